@@ -1,0 +1,1 @@
+"""carbuy: durable orchestration of an online car purchase on Temporal."""

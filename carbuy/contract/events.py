@@ -1,0 +1,57 @@
+"""Partner callback event types, as the starter's webhook receives them and the workflow consumes them."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class PartnerEventType(StrEnum):
+    """Every asynchronous answer a partner sends back."""
+
+    VEHICLE_ALLOCATED = "inventory.allocated"
+    LOAN_APPROVED = "loan.approved"
+    LOAN_DENIED = "loan.denied"
+    LOAN_DOCUMENTS_REQUIRED = "loan.documents_required"
+    SHIPMENT_PICKED_UP = "shipment.picked_up"
+    SHIPMENT_IN_TRANSIT = "shipment.in_transit"
+    SHIPMENT_ARRIVED = "shipment.arrived"
+    SHIPMENT_DAMAGED = "shipment.damaged"
+    PDI_PASSED = "pdi.passed"
+    PDI_FAILED = "pdi.failed"
+    PLATE_ISSUED = "registration.plate_issued"
+    REGISTRATION_REJECTED = "registration.rejected"
+    SERVICE_COMPLETED = "service.completed"
+
+
+INSTITUTION_OF: dict[PartnerEventType, str] = {
+    t: ("lender" if t.value.startswith("loan.") else
+        "inventory" if t.value.startswith("inventory.") else
+        "carrier" if t.value.startswith("shipment.") else
+        "delivery_centre" if t.value.startswith("pdi.") else
+        "registry" if t.value.startswith("registration.") else
+        "store")
+    for t in PartnerEventType
+}
+
+
+class PartnerEvent(BaseModel):
+    """An asynchronous answer from a partner, delivered by the starter's webhook as a signal."""
+
+    event_id: str = Field(min_length=1, max_length=128)
+    institution: Literal["lender", "inventory", "carrier", "delivery_centre", "registry", "store"]
+    type: str = Field(min_length=1, max_length=64, description="e.g. loan.approved, shipment.arrived")
+    reference: str = Field(description="the partner's reference of the request this answers")
+    occurred_at: datetime
+    data: dict[str, str | int | bool | None] = Field(default_factory=dict)
+
+
+class PartnerCallback(PartnerEvent):
+    """The body a partner POSTs to the starter's webhook: an event about one order, signed."""
+
+    order_ref: str = Field(min_length=1, max_length=64)
+
+    def event(self) -> PartnerEvent:
+        """The event without the routing field, as the workflow receives it."""
+        return PartnerEvent.model_validate(self.model_dump(exclude={"order_ref"}))

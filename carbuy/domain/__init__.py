@@ -1,0 +1,1 @@
+"""Pure domain: prices, taxes, fees, refunds and policies. No I/O, no Temporal."""

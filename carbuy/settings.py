@@ -1,0 +1,121 @@
+"""One settings object for every carbuy process, read from the environment (prefix CARBUY_, nested by __)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_PREFIX = "dev-"
+
+
+class TemporalSettings(BaseModel):
+    """Where the Temporal server is and which queue carbuy uses."""
+
+    address: str = "127.0.0.1:7233"
+    namespace: str = "default"
+    task_queue: str = "carbuy-purchase"
+    ui_url: str = "http://127.0.0.1:8233"
+    api_key: str | None = None
+    tls: bool = False
+
+
+class StripeSettings(BaseModel):
+    """The payment processor: localstripe by default, real Stripe when api_base is empty and a real key is set."""
+
+    api_key: str = "sk_test_carbuy_localstripe"
+    api_base: str | None = "http://127.0.0.1:8420"
+    currency: str = "cny"
+    timeout_s: float = 20.0
+
+
+class PartnerSettings(BaseModel):
+    """Base URLs of the partner institutions (the sandbox by default) and the callback they answer to."""
+
+    base_url: str = "http://127.0.0.1:8300"
+    lender_url: str | None = None
+    battery_url: str | None = None
+    insurer_url: str | None = None
+    registry_url: str | None = None
+    inventory_url: str | None = None
+    carrier_url: str | None = None
+    stores_url: str | None = None
+    notifier_url: str | None = None
+    callback_url: str = "http://127.0.0.1:8000/webhooks/partners"
+    callback_secret: str = "dev-partner-callback-secret"
+    timeout_s: float = 10.0
+
+    def url_of(self, institution: str) -> str:
+        """Base URL of one institution: its own setting, else the sandbox's path for it."""
+        own: str | None = getattr(self, f"{institution}_url")
+        return own or f"{self.base_url.rstrip('/')}/{institution}"
+
+
+class DatabaseSettings(BaseModel):
+    """carbuy's own database (payment key records now, the ledger later)."""
+
+    url: str = "sqlite:///.carbuy/carbuy.db"
+
+
+class ApiSettings(BaseModel):
+    """The starter API and its callers' tokens, one per role."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    backend_token: str = "dev-backend-token"
+    ops_token: str = "dev-ops-token"
+    finance_token: str = "dev-finance-token"
+    order_digest_key: str = "dev-order-digest-key"
+
+
+class SandboxSettings(BaseModel):
+    """The partner sandbox process."""
+
+    host: str = "127.0.0.1"
+    port: int = 8300
+    callback_delay_s: float = 1.0
+    latency_ms: int = 0
+
+
+class DevSettings(BaseModel):
+    """The dev stack: ports of the processes it starts and how fast the demo purchase runs."""
+
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+    localstripe_port: int = 8420
+    state_dir: str = ".carbuy"
+    demo_time_scale: float = Field(default=12 / (90 * 86_400), description="90 days of policy become 12 s")
+    demo_deadline_floor_s: float = 60.0
+
+
+class Settings(BaseSettings):
+    """Everything configurable, in one place; the composition roots read it once and pass it on."""
+
+    model_config = SettingsConfigDict(env_prefix="CARBUY_", env_nested_delimiter="__", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    temporal: TemporalSettings = TemporalSettings()
+    stripe: StripeSettings = StripeSettings()
+    partners: PartnerSettings = PartnerSettings()
+    db: DatabaseSettings = DatabaseSettings()
+    api: ApiSettings = ApiSettings()
+    sandbox: SandboxSettings = SandboxSettings()
+    dev: DevSettings = DevSettings()
+
+    @model_validator(mode="after")
+    def _no_dev_secrets_in_production(self) -> Settings:
+        if self.environment == "production":
+            secrets = {
+                "api.backend_token": self.api.backend_token,
+                "api.ops_token": self.api.ops_token,
+                "api.finance_token": self.api.finance_token,
+                "api.order_digest_key": self.api.order_digest_key,
+                "partners.callback_secret": self.partners.callback_secret,
+            }
+            weak = [name for name, value in secrets.items() if value.startswith(DEV_SECRET_PREFIX) or len(value) < 16]
+            if weak:
+                raise ValueError(f"development secrets must be replaced in production: {', '.join(weak)}")
+            if self.stripe.api_base:
+                raise ValueError("stripe.api_base points at a local Stripe server in production")
+        return self
