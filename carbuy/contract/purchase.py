@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from carbuy.contract.order import FinancingPlan, LoanTerms, Order, PurchaseMode

@@ -1,0 +1,81 @@
+"""The battery operator: sign, activate (at handover) and cancel a battery lease."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Self
+
+from temporalio import activity
+
+from activities.partner_http import PartnerClient
+from carbuy.contract.activities import (
+    Activity,
+    BatteryContractRef,
+    BatteryContractResult,
+    CreateBatteryContractInput,
+)
+from carbuy.settings import Settings
+
+
+class BatteryClient(PartnerClient):
+    """The battery operator's API."""
+
+    institution = "battery"
+
+    async def create(self, input: CreateBatteryContractInput) -> BatteryContractResult:
+        """Sign a lease."""
+        answer = await self.post("/contracts", key=input.key, body=input.model_dump(exclude={"key"}))
+        return BatteryContractResult.model_validate(answer)
+
+    async def activate(self, input: BatteryContractRef) -> BatteryContractResult:
+        """Start the lease on the VIN."""
+        answer = await self.post(f"/contracts/{input.contract_id}/activate", key=input.key,
+                                 body={"order_ref": input.order_ref, "vin": input.vin})
+        return BatteryContractResult.model_validate(answer)
+
+    async def cancel(self, input: BatteryContractRef) -> BatteryContractResult:
+        """Cancel the lease."""
+        answer = await self.post(f"/contracts/{input.contract_id}/cancel", key=input.key,
+                                 body={"order_ref": input.order_ref})
+        return BatteryContractResult.model_validate(answer)
+
+
+class BatteryActivities:
+    """Activities on the battery operator."""
+
+    def __init__(self, client: BatteryClient) -> None:
+        self.client = client
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        """Built from the partner settings."""
+        return cls(BatteryClient.from_settings(settings))
+
+    def all(self) -> list[Callable[..., Any]]:
+        """The bound activities to register."""
+        return [self.create_battery_contract, self.activate_battery_contract, self.cancel_battery_contract]
+
+    async def aclose(self) -> None:
+        """Close the client."""
+        await self.client.aclose()
+
+    @activity.defn(name=Activity.CREATE_BATTERY_CONTRACT)
+    async def create_battery_contract(self, input: CreateBatteryContractInput) -> BatteryContractResult:
+        """Sign the battery lease (rent starts at activation)."""
+        result = await self.client.create(input)
+        activity.logger.info("battery: order %s contract %s %s", input.order_ref, result.contract_id, result.status)
+        return result
+
+    @activity.defn(name=Activity.ACTIVATE_BATTERY_CONTRACT)
+    async def activate_battery_contract(self, input: BatteryContractRef) -> BatteryContractResult:
+        """Start the lease at handover."""
+        result = await self.client.activate(input)
+        activity.logger.info("battery: order %s contract %s %s", input.order_ref, result.contract_id, result.status)
+        return result
+
+    @activity.defn(name=Activity.CANCEL_BATTERY_CONTRACT)
+    async def cancel_battery_contract(self, input: BatteryContractRef) -> BatteryContractResult:
+        """Cancel the lease (undo)."""
+        result = await self.client.cancel(input)
+        activity.logger.info("battery: order %s contract %s %s", input.order_ref, result.contract_id, result.status)
+        return result

@@ -1,0 +1,89 @@
+"""The lender: loan applications (decided by callback), disbursement of the principal, cancellation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Self
+
+from temporalio import activity
+
+from activities.partner_http import PartnerClient
+from carbuy.contract.activities import (
+    Activity,
+    ApplyForLoanInput,
+    ApplyForLoanResult,
+    CancelLoanInput,
+    CancelLoanResult,
+    DisburseLoanInput,
+    DisburseLoanResult,
+)
+from carbuy.settings import Settings
+
+
+class LenderClient(PartnerClient):
+    """The lender's API."""
+
+    institution = "lender"
+
+    async def apply(self, input: ApplyForLoanInput) -> ApplyForLoanResult:
+        """File an application."""
+        body = input.model_dump(exclude={"key", "callback_url"})
+        answer = await self.post("/applications", key=input.key,
+                                 body={**body, "callback_url": self.callback_url(input.callback_url)})
+        return ApplyForLoanResult.model_validate(answer)
+
+    async def disburse(self, input: DisburseLoanInput) -> DisburseLoanResult:
+        """Have the principal paid to the platform."""
+        answer = await self.post(f"/applications/{input.application_id}/disbursements", key=input.key,
+                                 body={"order_ref": input.order_ref, "amount_fen": input.amount_fen})
+        return DisburseLoanResult.model_validate(answer)
+
+    async def cancel(self, input: CancelLoanInput) -> CancelLoanResult:
+        """Withdraw the application."""
+        answer = await self.post(f"/applications/{input.application_id}/cancel", key=input.key,
+                                 body={"order_ref": input.order_ref})
+        return CancelLoanResult.model_validate(answer)
+
+
+class FinancingActivities:
+    """Activities on the lender."""
+
+    def __init__(self, client: LenderClient) -> None:
+        self.client = client
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        """Built from the partner settings."""
+        return cls(LenderClient.from_settings(settings))
+
+    def all(self) -> list[Callable[..., Any]]:
+        """The bound activities to register."""
+        return [self.apply_for_loan, self.disburse_loan, self.cancel_loan]
+
+    async def aclose(self) -> None:
+        """Close the client."""
+        await self.client.aclose()
+
+    @activity.defn(name=Activity.APPLY_FOR_LOAN)
+    async def apply_for_loan(self, input: ApplyForLoanInput) -> ApplyForLoanResult:
+        """File the application; the decision comes back by callback."""
+        result = await self.client.apply(input)
+        activity.logger.info("lender: order %s application %s %s, %d months", input.order_ref,
+                             result.application_id, result.status, input.term_months)
+        return result
+
+    @activity.defn(name=Activity.DISBURSE_LOAN)
+    async def disburse_loan(self, input: DisburseLoanInput) -> DisburseLoanResult:
+        """Have the approved principal paid to the platform."""
+        result = await self.client.disburse(input)
+        activity.logger.info("lender: order %s disbursement %s of %d fen", input.order_ref,
+                             result.disbursement_id, result.amount_fen)
+        return result
+
+    @activity.defn(name=Activity.CANCEL_LOAN)
+    async def cancel_loan(self, input: CancelLoanInput) -> CancelLoanResult:
+        """Withdraw the application, returning any principal (undo)."""
+        result = await self.client.cancel(input)
+        activity.logger.info("lender: order %s application %s cancelled, %d fen returned", input.order_ref,
+                             input.application_id, result.principal_returned_fen)
+        return result

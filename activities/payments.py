@@ -1,0 +1,314 @@
+"""Payments through Stripe: charge and refund activities that never move money twice for one key.
+
+Every Stripe object carbuy creates is recorded under our own key in our database and looked up before
+anything is created, because a local Stripe server ignores Idempotency-Key (real Stripe honours it too,
+so the same key is also sent). A charge is created unconfirmed, recorded, then confirmed: a crash at any
+point leaves at most an unconfirmed PaymentIntent that no money moved through, and a retry confirms the
+recorded one. Network errors, 5xx and rate limits are raised as they are: Temporal retries the activity,
+so the SDK's own retries are off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import stripe
+from sqlalchemy import Engine
+from stripe.params import PaymentIntentCreateParams
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from carbuy.contract.activities import Activity, ChargeInput, ChargeResult, RefundInput, RefundResult
+from carbuy.contract.purchase import ErrorType
+from carbuy.settings import Settings, StripeSettings
+from carbuy.store.db import create_all, make_engine
+from carbuy.store.payment_keys import PaymentKey, PaymentKeyCreate, PaymentKeyStore, PaymentObjectType
+
+REFUND_EXCEEDS_PAYMENT = "RefundExceedsPayment"
+"""ApplicationError type (non-retryable): the refund asked for is more than is still refundable."""
+
+PAYMENT_PROCESSING = "PaymentProcessing"
+"""ApplicationError type (retryable): Stripe has not settled the payment yet; a later attempt reads it again."""
+
+_COUNTED_REFUND_STATUSES = frozenset({"pending", "requires_action", "succeeded"})
+
+
+class StripeGateway:
+    """The few Stripe calls carbuy makes, async, through one StripeClient that never retries by itself."""
+
+    def __init__(self, settings: StripeSettings) -> None:
+        self.currency = settings.currency
+        # localstripe refuses parameters it does not know; real Stripe (no api_base) is told to take cards only,
+        # so a server-side confirm never needs a redirect return_url.
+        self._cards_only = not settings.api_base
+        # Async only: a sync call by mistake fails loudly instead of blocking the worker's event loop.
+        self._http = stripe.HTTPXClient(timeout=settings.timeout_s)
+        self._client = stripe.StripeClient(
+            settings.api_key,
+            base_addresses={"api": settings.api_base} if settings.api_base else None,
+            max_network_retries=0,
+            http_client=self._http,
+        )
+
+    async def create_customer(self, *, order_ref: str, idempotency_key: str) -> str:
+        """A Customer for one purchase, carrying the order reference only (no PII goes to Stripe)."""
+        customer = await self._client.v1.customers.create_async(
+            {"metadata": {"order_ref": order_ref}}, {"idempotency_key": idempotency_key}
+        )
+        return customer.id
+
+    async def attach_payment_method(self, *, payment_method: str, customer: str, idempotency_key: str) -> None:
+        """Attach the card to the customer (where cards are checked), unless it is attached already."""
+        current = await self._client.v1.payment_methods.retrieve_async(payment_method)
+        if _id_of(current.customer) != customer:
+            await self._client.v1.payment_methods.attach_async(
+                payment_method, {"customer": customer}, {"idempotency_key": idempotency_key}
+            )
+
+    async def create_payment_intent(
+        self, *, amount_fen: int, customer: str, payment_method: str, metadata: dict[str, str], idempotency_key: str
+    ) -> stripe.PaymentIntent:
+        """An unconfirmed card PaymentIntent: creating it moves no money."""
+        params: PaymentIntentCreateParams = {
+            "amount": amount_fen,
+            "currency": self.currency,
+            "customer": customer,
+            "payment_method": payment_method,
+            "metadata": metadata,
+        }
+        if self._cards_only:
+            params["allowed_payment_method_types"] = ["card"]
+        return await self._client.v1.payment_intents.create_async(params, {"idempotency_key": idempotency_key})
+
+    async def retrieve_payment_intent(self, payment_intent: str) -> stripe.PaymentIntent:
+        """A PaymentIntent as Stripe has it now."""
+        return await self._client.v1.payment_intents.retrieve_async(payment_intent)
+
+    async def confirm_payment_intent(self, payment_intent: str, *, idempotency_key: str) -> stripe.PaymentIntent:
+        """Confirm a PaymentIntent: the card is charged here."""
+        return await self._client.v1.payment_intents.confirm_async(
+            payment_intent, options={"idempotency_key": idempotency_key}
+        )
+
+    async def list_refunds(self, payment_intent: str) -> list[stripe.Refund]:
+        """Every refund of a PaymentIntent, all pages."""
+        page = await self._client.v1.refunds.list_async({"payment_intent": payment_intent, "limit": 100})
+        return [refund async for refund in page.auto_paging_iter()]
+
+    async def create_refund(
+        self, *, payment_intent: str, amount_fen: int, metadata: dict[str, str], idempotency_key: str
+    ) -> stripe.Refund:
+        """Refund part or all of a PaymentIntent."""
+        return await self._client.v1.refunds.create_async(
+            {"payment_intent": payment_intent, "amount": amount_fen, "metadata": metadata},
+            {"idempotency_key": idempotency_key},
+        )
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections."""
+        await self._http.close_async()  # type: ignore[no-untyped-call]
+
+
+class PaymentActivities:
+    """Charge and refund activities; holds the Stripe gateway and the key store, nothing per purchase."""
+
+    def __init__(self, *, gateway: StripeGateway, keys: PaymentKeyStore, engine: Engine | None = None) -> None:
+        self._gateway = gateway
+        self._keys = keys
+        self._engine = engine
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PaymentActivities:
+        """Build the gateway and the database (creating missing tables) from settings; aclose() releases both."""
+        engine = make_engine(settings.db)
+        create_all(engine)
+        return cls(gateway=StripeGateway(settings.stripe), keys=PaymentKeyStore(engine), engine=engine)
+
+    def all(self) -> list[Callable[..., Any]]:
+        """The bound activity methods, for Worker(activities=...)."""
+        return [self.charge_payment, self.refund_payment]
+
+    async def aclose(self) -> None:
+        """Close the Stripe connections and the database engine built by from_settings."""
+        await self._gateway.aclose()
+        if self._engine is not None:
+            self._engine.dispose()
+
+    @activity.defn(name=Activity.CHARGE)
+    async def charge_payment(self, input: ChargeInput) -> ChargeResult:
+        """Charge once per key: reuse the recorded PaymentIntent, or create, record, then confirm one."""
+        with _stripe_errors():
+            recorded = await self._keys.get(input.key)
+            if recorded is None:
+                intent = await self._create_intent(input)
+            else:
+                _check_record(recorded, PaymentObjectType.PAYMENT_INTENT, input.amount_fen)
+                intent = await self._gateway.retrieve_payment_intent(recorded.object_id)
+            if intent.status == "requires_confirmation":
+                intent = await self._confirm(intent.id, input.key)
+            return _charge_result(intent, input)
+
+    @activity.defn(name=Activity.REFUND)
+    async def refund_payment(self, input: RefundInput) -> RefundResult:
+        """Refund once per key, never more than the payment still holds."""
+        with _stripe_errors():
+            recorded = await self._keys.get(input.key)
+            if recorded is not None:
+                _check_record(recorded, PaymentObjectType.REFUND, input.amount_fen)
+                return RefundResult(refund_id=recorded.object_id, amount_fen=input.amount_fen)
+            intent = await self._gateway.retrieve_payment_intent(input.payment_intent_id)
+            refunds = await self._gateway.list_refunds(intent.id)
+            # A refund made under this key before a crash, before it could be recorded.
+            refund = next((r for r in refunds if _field(r.metadata, "key") == input.key), None)
+            if refund is None:
+                refundable = _amount_paid(intent) - sum(
+                    r.amount for r in refunds if r.status in _COUNTED_REFUND_STATUSES
+                )
+                if input.amount_fen > refundable:
+                    raise ApplicationError(
+                        f"refund of {input.amount_fen} fen refused: {refundable} fen still refundable",
+                        {"requested_fen": input.amount_fen, "refundable_fen": refundable},
+                        type=REFUND_EXCEEDS_PAYMENT,
+                        non_retryable=True,
+                    )
+                metadata = {"order_ref": input.order_ref, "key": input.key, "reason": input.reason[:500]}
+                refund = await self._gateway.create_refund(
+                    payment_intent=intent.id, amount_fen=input.amount_fen, metadata=metadata, idempotency_key=input.key
+                )
+            row = await self._keys.record(
+                PaymentKeyCreate(
+                    key=input.key,
+                    object_type=PaymentObjectType.REFUND,
+                    object_id=refund.id,
+                    order_ref=input.order_ref,
+                    amount_fen=refund.amount,
+                )
+            )
+            activity.logger.info("refund %s of %s fen for order %s", row.object_id, row.amount_fen, input.order_ref)
+            return RefundResult(refund_id=row.object_id, amount_fen=row.amount_fen or refund.amount)
+
+    async def _create_intent(self, input: ChargeInput) -> stripe.PaymentIntent:
+        customer = await self._customer_for(input.order_ref)
+        await self._gateway.attach_payment_method(
+            payment_method=input.payment_method, customer=customer, idempotency_key=f"{input.key}:attach"
+        )
+        metadata = {
+            "order_ref": input.order_ref,
+            "kind": input.kind,
+            "key": input.key,
+            "description": input.description[:500],
+        }
+        intent = await self._gateway.create_payment_intent(
+            amount_fen=input.amount_fen,
+            customer=customer,
+            payment_method=input.payment_method,
+            metadata=metadata,
+            idempotency_key=input.key,
+        )
+        row = await self._keys.record(
+            PaymentKeyCreate(
+                key=input.key,
+                object_type=PaymentObjectType.PAYMENT_INTENT,
+                object_id=intent.id,
+                order_ref=input.order_ref,
+                amount_fen=input.amount_fen,
+            )
+        )
+        if row.object_id == intent.id:
+            return intent
+        # A concurrent attempt recorded its own intent first: that one is charged, ours stays unconfirmed.
+        activity.logger.warning("payment intent %s left unconfirmed for %s", intent.id, row.object_id)
+        return await self._gateway.retrieve_payment_intent(row.object_id)
+
+    async def _customer_for(self, order_ref: str) -> str:
+        """One Stripe Customer per order (so per purchase), shared by its deposit and balance charges."""
+        key = f"{order_ref}:customer"
+        recorded = await self._keys.get(key)
+        if recorded is not None:
+            return recorded.object_id
+        customer = await self._gateway.create_customer(order_ref=order_ref, idempotency_key=key)
+        row = await self._keys.record(
+            PaymentKeyCreate(key=key, object_type=PaymentObjectType.CUSTOMER, object_id=customer, order_ref=order_ref)
+        )
+        return row.object_id
+
+    async def _confirm(self, payment_intent: str, key: str) -> stripe.PaymentIntent:
+        try:
+            return await self._gateway.confirm_payment_intent(payment_intent, idempotency_key=f"{key}:confirm")
+        except stripe.InvalidRequestError:
+            # Refused because a concurrent attempt confirmed it first? Then its outcome is ours.
+            intent = await self._gateway.retrieve_payment_intent(payment_intent)
+            if intent.status == "requires_confirmation":
+                raise
+            return intent
+
+
+def _charge_result(intent: stripe.PaymentIntent, input: ChargeInput) -> ChargeResult:
+    """The result of a settled PaymentIntent, or the error that says why it is not (yet) paid."""
+    if intent.status == "succeeded":
+        activity.logger.info("charged %s: %s fen for order %s", intent.id, intent.amount, input.order_ref)
+        return ChargeResult(payment_intent_id=intent.id, amount_fen=intent.amount, status=intent.status)
+    if intent.status == "processing":
+        raise ApplicationError(f"payment {intent.id} still processing", type=PAYMENT_PROCESSING)
+    error = intent.last_payment_error
+    code = _field(error, "code") or intent.status
+    raise _declined(code, _field(error, "decline_code"), _field(error, "message") or f"payment {intent.status}")
+
+
+def _declined(code: str | None, decline_code: str | None, message: str | None) -> ApplicationError:
+    activity.logger.info("payment declined: %s %s", code, decline_code)
+    return ApplicationError(
+        f"payment declined: {message}",
+        {"code": code, "decline_code": decline_code, "message": message},
+        type=ErrorType.PAYMENT_DECLINED,
+        non_retryable=True,
+    )
+
+
+@contextmanager
+def _stripe_errors() -> Iterator[None]:
+    """Turn Stripe's refusals into non-retryable errors; everything else (network, 5xx, 429) stays retryable."""
+    try:
+        yield
+    except stripe.CardError as error:
+        details = error.error
+        raise _declined(error.code, _field(details, "decline_code"), _field(details, "message")) from error
+    except stripe.IdempotencyError as error:
+        raise ApplicationError(str(error), type=ErrorType.PARTNER_CONFLICT, non_retryable=True) from error
+    except stripe.InvalidRequestError as error:
+        raise ApplicationError(
+            f"Stripe refused the request: {error.user_message or error.code}",
+            {"code": error.code, "param": error.param, "http_status": error.http_status},
+            type=ErrorType.PARTNER_REFUSED,
+            non_retryable=True,
+        ) from error
+
+
+def _check_record(recorded: PaymentKey, object_type: PaymentObjectType, amount_fen: int) -> None:
+    """A key reused for another kind of object or another amount is a caller's bug: refuse it."""
+    if recorded.object_type != object_type or recorded.amount_fen != amount_fen:
+        raise ApplicationError(
+            f"key {recorded.key} was used for a {recorded.object_type} of {recorded.amount_fen} fen",
+            type=ErrorType.PARTNER_CONFLICT,
+            non_retryable=True,
+        )
+
+
+def _amount_paid(intent: stripe.PaymentIntent) -> int:
+    """What the intent took from the card (localstripe has no amount_received: a succeeded intent took it all)."""
+    if "amount_received" in intent:
+        return intent.amount_received
+    return intent.amount if intent.status == "succeeded" else 0
+
+
+def _field(obj: Any, name: str) -> Any:
+    """A field of a Stripe object that may be absent (localstripe leaves many out)."""
+    return obj[name] if obj is not None and name in obj else None
+
+
+def _id_of(value: str | stripe.Customer | None) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return str(value.id)

@@ -1,0 +1,46 @@
+"""Connecting to Temporal and registering carbuy's search attributes, for every process and command."""
+
+from __future__ import annotations
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.common import SearchAttributeKey
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from carbuy.contract.purchase import SearchAttribute
+from carbuy.settings import TemporalSettings
+
+SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[str], ...] = tuple(
+    SearchAttributeKey.for_keyword(a.value) for a in SearchAttribute
+)
+
+
+async def connect(settings: TemporalSettings) -> Client:
+    """A client with the pydantic data converter, as every carbuy process uses."""
+    return await Client.connect(
+        settings.address,
+        namespace=settings.namespace,
+        data_converter=pydantic_data_converter,
+        api_key=settings.api_key,
+        tls=settings.tls,
+    )
+
+
+async def register_search_attributes(client: Client, namespace: str, *, check_existing: bool = True) -> list[str]:
+    """Add carbuy's search attributes that the namespace lacks; the names that were added.
+
+    The time-skipping test server cannot list search attributes: there, pass check_existing=False.
+    """
+    existing: set[str] = set()
+    if check_existing:
+        listed = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
+        existing = set(listed.custom_attributes)
+    missing = {
+        key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for key in SEARCH_ATTRIBUTES if key.name not in existing
+    }
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
+        )
+    return sorted(missing)

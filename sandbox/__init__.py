@@ -1,0 +1,1 @@
+"""The partner sandbox: every institution carbuy talks to, played by one local HTTP service."""

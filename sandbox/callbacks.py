@@ -1,0 +1,135 @@
+"""Asynchronous answers: signed PartnerCallback POSTs, sent later by background tasks, retried on failure."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Coroutine
+from datetime import datetime
+from typing import Any
+
+import httpx
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from carbuy.contract.events import INSTITUTION_OF, PartnerCallback, PartnerEventType
+from carbuy.signing import SIGNATURE_HEADER, sign
+from sandbox.state import CallbackRecord, SandboxState, now
+
+log = logging.getLogger(__name__)
+
+DELIVERY_ATTEMPTS = 5
+
+
+class ReceiverUnavailable(Exception):
+    """The receiver answered 5xx: worth another try."""
+
+
+def _transient(exc: BaseException) -> bool:
+    return isinstance(exc, ReceiverUnavailable | httpx.TransportError)
+
+
+class CallbackDispatcher:
+    """Runs the partners' background scripts and delivers their callbacks, in order, signed."""
+
+    def __init__(
+        self,
+        *,
+        state: SandboxState,
+        secret: str,
+        client: httpx.AsyncClient,
+        attempts: int = DELIVERY_ATTEMPTS,
+        backoff_s: float = 0.2,
+    ) -> None:
+        self.state = state
+        self.secret = secret
+        self.client = client
+        self.attempts = attempts
+        self.backoff_s = backoff_s
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, script: Coroutine[Any, Any, None]) -> None:
+        """Run a partner's script in the background (kept referenced until it ends)."""
+        task = asyncio.get_running_loop().create_task(script)
+        self.tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("partner script failed", exc_info=task.exception())
+
+    async def pause(self) -> None:
+        """Wait the configured callback delay (read now, so a change applies to running scripts)."""
+        await asyncio.sleep(self.state.config.callback_delay_s)
+
+    async def pause_until(self, at: datetime) -> None:
+        """Wait until a moment, or the callback delay if that moment has passed."""
+        remaining = (at - now()).total_seconds()
+        if remaining > 0:
+            await asyncio.sleep(remaining)
+        else:
+            await self.pause()
+
+    async def emit(
+        self,
+        *,
+        url: str,
+        order_ref: str,
+        type: PartnerEventType,
+        reference: str,
+        data: dict[str, str | int | bool | None] | None = None,
+    ) -> CallbackRecord:
+        """Record one callback and deliver it (with retries); the record tells how delivery went."""
+        callback = PartnerCallback.model_validate({
+            "event_id": f"evt_{uuid.uuid4().hex}",
+            "institution": INSTITUTION_OF[type],
+            "type": type.value,
+            "reference": reference,
+            "occurred_at": now(),
+            "data": data or {},
+            "order_ref": order_ref,
+        })
+        record = CallbackRecord(
+            event_id=callback.event_id, type=callback.type, reference=reference, url=url, data=callback.data
+        )
+        async with self.state.lock:
+            self.state.order(order_ref).callbacks.append(record)
+        for _ in range(self.state.faults.copies_of(callback.institution)):
+            await self._deliver(callback, record)
+        return record
+
+    async def _deliver(self, callback: PartnerCallback, record: CallbackRecord) -> None:
+        body = callback.model_dump_json().encode()
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.attempts),
+            wait=wait_exponential(multiplier=self.backoff_s, max=5.0),
+            retry=retry_if_exception(_transient),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    record.attempts += 1
+                    await self._post(record.url, body)
+        except (ReceiverUnavailable, httpx.HTTPError) as exc:
+            record.status, record.last_error = "failed", f"{type(exc).__name__}: {exc}"
+            log.warning("callback %s %s to %s failed after %d attempts: %s",
+                        callback.type, callback.event_id, record.url, record.attempts, record.last_error)
+            return
+        record.status, record.delivered_at, record.last_error = "delivered", now(), None
+        log.info("callback %s %s delivered to %s", callback.type, callback.event_id, record.url)
+
+    async def _post(self, url: str, body: bytes) -> None:
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, self.secret)}
+        response = await self.client.post(url, content=body, headers=headers)
+        if response.status_code >= 500:
+            raise ReceiverUnavailable(f"HTTP {response.status_code}")
+        response.raise_for_status()
+
+    async def cancel_all(self) -> None:
+        """Stop every running script (reset, shutdown)."""
+        tasks = list(self.tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

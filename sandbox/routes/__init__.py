@@ -1,0 +1,1 @@
+"""One router per institution, plus the control API."""

@@ -1,0 +1,99 @@
+"""The control API (`/_sandbox`): scenarios per order, run-time config, faults, inspection and reset.
+
+Tests and demos use it; production requests never do.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
+
+from sandbox.deps import DispatcherDep, StateDep
+from sandbox.errors import BAD_REQUEST, NOT_FOUND, NotFound
+from sandbox.faults import InstitutionFaults
+from sandbox.scenarios import Scenario
+from sandbox.state import CallbackRecord, RequestRecord, SandboxConfig
+
+Institution = Literal["lender", "battery", "insurer", "registry", "inventory", "carrier", "stores", "notifier"]
+
+router = APIRouter(prefix="/_sandbox", tags=["sandbox control"])
+
+
+class ScenarioChoice(BaseModel):
+    """The scenarios an order runs (replacing any chosen before); empty means everything succeeds."""
+
+    scenarios: list[Scenario] = Field(default_factory=list, examples=[["loan_denied", "no_stock"]])
+
+
+class OrderScenarios(ScenarioChoice):
+    """An order and its scenarios."""
+
+    order_ref: str
+
+
+class OrderView(OrderScenarios):
+    """Everything the sandbox holds for an order."""
+
+    requests: list[RequestRecord]
+    objects: list[dict[str, Any]]
+    callbacks: list[CallbackRecord]
+
+
+class ConfigUpdate(BaseModel):
+    """The knobs to change; absent ones keep their value."""
+
+    callback_delay_s: float | None = Field(default=None, ge=0, le=3600)
+    latency_ms: int | None = Field(default=None, ge=0, le=60_000)
+
+
+@router.put("/orders/{order_ref}/scenarios", summary="Choose an order's scenarios", responses=BAD_REQUEST)
+async def choose_scenarios(order_ref: str, body: ScenarioChoice, state: StateDep) -> OrderScenarios:
+    """Replace the scenarios of an order (before or while it runs)."""
+    async with state.lock:
+        state.order(order_ref).scenarios = set(body.scenarios)
+    return OrderScenarios(order_ref=order_ref, scenarios=sorted(body.scenarios))
+
+
+@router.get("/orders/{order_ref}", summary="Inspect an order", responses=NOT_FOUND)
+async def inspect_order(order_ref: str, state: StateDep) -> OrderView:
+    """Requests handled, objects made and callbacks sent (with their delivery status) for an order."""
+    record = state.orders.get(order_ref)
+    if record is None:
+        raise NotFound("order", order_ref)
+    return OrderView(
+        order_ref=order_ref, scenarios=sorted(record.scenarios), requests=record.requests,
+        objects=state.objects_of(order_ref), callbacks=record.callbacks,
+    )
+
+
+@router.get("/config", summary="Show the run-time config")
+async def show_config(state: StateDep) -> SandboxConfig:
+    """The callback delay and added latency in force."""
+    return state.config
+
+
+@router.put("/config", summary="Change the run-time config", responses=BAD_REQUEST)
+async def change_config(body: ConfigUpdate, state: StateDep) -> SandboxConfig:
+    """Change the callback delay (running scripts pick it up at their next pause) or the added latency."""
+    async with state.lock:
+        state.config = state.config.model_copy(update=body.model_dump(exclude_none=True))
+    return state.config
+
+
+@router.put("/faults/{institution}", summary="Inject faults into an institution", responses=BAD_REQUEST)
+async def inject_faults(institution: Institution, body: InstitutionFaults, state: StateDep) -> InstitutionFaults:
+    """Fail the institution's next requests with a 5xx (before they are handled: nothing changes)."""
+    async with state.lock:
+        state.faults.set(institution, body)
+    return body
+
+
+@router.post("/reset", status_code=204, summary="Forget everything")
+async def reset(state: StateDep, dispatcher: DispatcherDep) -> Response:
+    """Stop pending callbacks, drop every order, object, key and fault; restore the initial config."""
+    await dispatcher.cancel_all()
+    async with state.lock:
+        state.reset()
+    return Response(status_code=204)

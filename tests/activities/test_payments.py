@@ -1,0 +1,298 @@
+"""The payment activities against a real localstripe: one charge and one refund per key, whatever happens."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import stripe
+from sqlalchemy import Engine
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.payments import REFUND_EXCEEDS_PAYMENT, PaymentActivities, StripeGateway
+from carbuy.contract.activities import ChargeInput, RefundInput
+from carbuy.contract.purchase import ErrorType
+from carbuy.processes import free_port
+from carbuy.settings import DatabaseSettings, Settings, StripeSettings
+from carbuy.store.db import create_all, make_engine
+from carbuy.store.payment_keys import PaymentKeyCreate, PaymentKeyStore, PaymentObjectType
+from carbuy.stripe_cards import DECLINED_CARD, DECLINED_ON_CHARGE_CARD, GOOD_CARD, create_test_payment_method
+
+DEPOSIT_FEN = 10_000
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """The test's own database, with its tables."""
+    engine = make_engine(DatabaseSettings(url=db_url))
+    create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+async def gateway(stripe_settings: StripeSettings) -> AsyncIterator[StripeGateway]:
+    """A gateway to localstripe, for the tests that play a crash half-way through an activity."""
+    gateway = StripeGateway(stripe_settings)
+    yield gateway
+    await gateway.aclose()
+
+
+@pytest.fixture
+async def payments(stripe_settings: StripeSettings, engine: Engine) -> AsyncIterator[PaymentActivities]:
+    """The activities under test, on the test's database."""
+    activities = PaymentActivities(gateway=StripeGateway(stripe_settings), keys=PaymentKeyStore(engine))
+    yield activities
+    await activities.aclose()
+
+
+@pytest.fixture
+async def stripe_api(stripe_settings: StripeSettings) -> AsyncIterator[stripe.StripeClient]:
+    """A plain Stripe client, to check what localstripe holds."""
+    http = stripe.HTTPXClient()
+    yield stripe.StripeClient(
+        stripe_settings.api_key, base_addresses={"api": stripe_settings.api_base}, http_client=http
+    )
+    await http.close_async()  # type: ignore[no-untyped-call]
+
+
+def charge_input(stripe_settings: StripeSettings, *, card: str = GOOD_CARD, **changes: object) -> ChargeInput:
+    """A deposit charge for a new order, with a fresh payment method."""
+    order_ref = f"ORD-{uuid.uuid4().hex[:10]}"
+    fields: dict[str, object] = {
+        "key": f"purchase-{order_ref}:deposit",
+        "order_ref": order_ref,
+        "kind": "deposit",
+        "amount_fen": DEPOSIT_FEN,
+        "payment_method": create_test_payment_method(stripe_settings, card_number=card),
+        "description": "deposit",
+    }
+    return ChargeInput.model_validate({**fields, **changes})
+
+
+def refund_input(charge: ChargeInput, payment_intent_id: str, *, amount_fen: int, step: str) -> RefundInput:
+    """A refund of a charge under a key of its own."""
+    return RefundInput(
+        key=f"{charge.key}:refund:{step}",
+        order_ref=charge.order_ref,
+        payment_intent_id=payment_intent_id,
+        amount_fen=amount_fen,
+        reason="customer request",
+    )
+
+
+async def intents_for(api: stripe.StripeClient, key: str) -> list[stripe.PaymentIntent]:
+    """The PaymentIntents made for a key (localstripe cannot filter, so we do)."""
+    page = await api.v1.payment_intents.list_async({"limit": 100})
+    return [intent async for intent in page.auto_paging_iter() if intent.metadata.to_dict().get("key") == key]
+
+
+async def refunds_of(api: stripe.StripeClient, payment_intent_id: str) -> list[stripe.Refund]:
+    """The refunds of a PaymentIntent."""
+    page = await api.v1.refunds.list_async({"payment_intent": payment_intent_id, "limit": 100})
+    return [refund async for refund in page.auto_paging_iter()]
+
+
+async def test_a_charge_succeeds_once_for_the_amount_in_cny(
+    payments: PaymentActivities, stripe_settings: StripeSettings, stripe_api: stripe.StripeClient
+) -> None:
+    charge = charge_input(stripe_settings)
+
+    result = await ActivityEnvironment().run(payments.charge_payment, charge)
+
+    assert (result.status, result.amount_fen) == ("succeeded", DEPOSIT_FEN)
+    [intent] = await intents_for(stripe_api, charge.key)
+    assert (intent.id, intent.status, intent.amount, intent.currency) == (
+        result.payment_intent_id,
+        "succeeded",
+        DEPOSIT_FEN,
+        "cny",
+    )
+    assert intent.metadata["order_ref"] == charge.order_ref and intent.metadata["kind"] == "deposit"
+
+
+async def test_charging_the_same_key_twice_charges_once(
+    payments: PaymentActivities, stripe_settings: StripeSettings, stripe_api: stripe.StripeClient
+) -> None:
+    charge = charge_input(stripe_settings)
+
+    first = await ActivityEnvironment().run(payments.charge_payment, charge)
+    second = await ActivityEnvironment().run(payments.charge_payment, charge)
+
+    assert first == second
+    assert [i.id for i in await intents_for(stripe_api, charge.key)] == [first.payment_intent_id]
+
+
+async def test_concurrent_attempts_with_one_key_charge_once(
+    payments: PaymentActivities, stripe_settings: StripeSettings, stripe_api: stripe.StripeClient
+) -> None:
+    charge = charge_input(stripe_settings)
+
+    results = await asyncio.gather(*(ActivityEnvironment().run(payments.charge_payment, charge) for _ in range(3)))
+
+    assert len({r.payment_intent_id for r in results}) == 1
+    succeeded = [i for i in await intents_for(stripe_api, charge.key) if i.status == "succeeded"]
+    assert [i.id for i in succeeded] == [results[0].payment_intent_id]
+
+
+async def test_a_crash_between_create_and_confirm_is_resumed_by_confirming_the_recorded_intent(
+    payments: PaymentActivities,
+    gateway: StripeGateway,
+    engine: Engine,
+    stripe_settings: StripeSettings,
+    stripe_api: stripe.StripeClient,
+) -> None:
+    charge = charge_input(stripe_settings)
+    customer = await gateway.create_customer(order_ref=charge.order_ref, idempotency_key="crash:customer")
+    await gateway.attach_payment_method(
+        payment_method=charge.payment_method, customer=customer, idempotency_key="crash:attach"
+    )
+    created = await gateway.create_payment_intent(
+        amount_fen=charge.amount_fen,
+        customer=customer,
+        payment_method=charge.payment_method,
+        metadata={"order_ref": charge.order_ref, "kind": charge.kind, "key": charge.key},
+        idempotency_key=charge.key,
+    )
+    await PaymentKeyStore(engine).record(
+        PaymentKeyCreate(
+            key=charge.key,
+            object_type=PaymentObjectType.PAYMENT_INTENT,
+            object_id=created.id,
+            order_ref=charge.order_ref,
+            amount_fen=charge.amount_fen,
+        )
+    )
+    assert created.status == "requires_confirmation"
+
+    result = await ActivityEnvironment().run(payments.charge_payment, charge)
+
+    assert (result.payment_intent_id, result.status) == (created.id, "succeeded")
+    assert [(i.id, i.status) for i in await intents_for(stripe_api, charge.key)] == [(created.id, "succeeded")]
+
+
+async def test_a_declined_card_fails_for_good_and_charges_nothing(
+    payments: PaymentActivities, stripe_settings: StripeSettings, stripe_api: stripe.StripeClient
+) -> None:
+    charge = charge_input(stripe_settings, card=DECLINED_CARD)
+
+    with pytest.raises(ApplicationError) as raised:
+        await ActivityEnvironment().run(payments.charge_payment, charge)
+
+    assert (raised.value.type, raised.value.non_retryable) == (ErrorType.PAYMENT_DECLINED, True)
+    assert raised.value.details[0]["code"] == "card_declined"
+    assert [i for i in await intents_for(stripe_api, charge.key) if i.status == "succeeded"] == []
+
+
+async def test_a_card_declined_at_confirmation_stays_declined_when_retried(
+    payments: PaymentActivities, stripe_settings: StripeSettings, stripe_api: stripe.StripeClient
+) -> None:
+    charge = charge_input(stripe_settings, card=DECLINED_ON_CHARGE_CARD)
+
+    for _ in range(2):
+        with pytest.raises(ApplicationError) as raised:
+            await ActivityEnvironment().run(payments.charge_payment, charge)
+        assert (raised.value.type, raised.value.non_retryable) == (ErrorType.PAYMENT_DECLINED, True)
+        assert raised.value.details[0]["code"] == "card_declined"
+
+    assert [i.status for i in await intents_for(stripe_api, charge.key)] == ["requires_payment_method"]
+
+
+async def test_a_key_reused_for_another_amount_is_refused(
+    payments: PaymentActivities, stripe_settings: StripeSettings
+) -> None:
+    charge = charge_input(stripe_settings)
+    await ActivityEnvironment().run(payments.charge_payment, charge)
+
+    with pytest.raises(ApplicationError) as raised:
+        await ActivityEnvironment().run(payments.charge_payment, charge.model_copy(update={"amount_fen": 20_000}))
+
+    assert (raised.value.type, raised.value.non_retryable) == (ErrorType.PARTNER_CONFLICT, True)
+
+
+async def test_refunding_twice_with_one_key_refunds_once(
+    payments: PaymentActivities, stripe_settings: StripeSettings, stripe_api: stripe.StripeClient
+) -> None:
+    charge = charge_input(stripe_settings)
+    paid = await ActivityEnvironment().run(payments.charge_payment, charge)
+    refund = refund_input(charge, paid.payment_intent_id, amount_fen=4_000, step="cancel")
+
+    first = await ActivityEnvironment().run(payments.refund_payment, refund)
+    second = await ActivityEnvironment().run(payments.refund_payment, refund)
+
+    assert first == second and first.amount_fen == 4_000
+    assert [(r.id, r.amount) for r in await refunds_of(stripe_api, paid.payment_intent_id)] == [(first.refund_id, 4_000)]
+
+
+async def test_a_refund_made_before_a_crash_is_found_not_repeated(
+    payments: PaymentActivities,
+    gateway: StripeGateway,
+    stripe_settings: StripeSettings,
+    stripe_api: stripe.StripeClient,
+) -> None:
+    charge = charge_input(stripe_settings)
+    paid = await ActivityEnvironment().run(payments.charge_payment, charge)
+    refund = refund_input(charge, paid.payment_intent_id, amount_fen=DEPOSIT_FEN, step="expire")
+    made = await gateway.create_refund(
+        payment_intent=paid.payment_intent_id,
+        amount_fen=refund.amount_fen,
+        metadata={"order_ref": refund.order_ref, "key": refund.key},
+        idempotency_key=refund.key,
+    )
+
+    result = await ActivityEnvironment().run(payments.refund_payment, refund)
+
+    assert result.refund_id == made.id
+    assert [r.id for r in await refunds_of(stripe_api, paid.payment_intent_id)] == [made.id]
+
+
+async def test_a_refund_above_what_was_paid_is_refused_and_refunds_nothing(
+    payments: PaymentActivities, stripe_settings: StripeSettings, stripe_api: stripe.StripeClient
+) -> None:
+    charge = charge_input(stripe_settings)
+    paid = await ActivityEnvironment().run(payments.charge_payment, charge)
+
+    with pytest.raises(ApplicationError) as raised:
+        await ActivityEnvironment().run(
+            payments.refund_payment, refund_input(charge, paid.payment_intent_id, amount_fen=DEPOSIT_FEN + 1, step="x")
+        )
+
+    assert (raised.value.type, raised.value.non_retryable) == (REFUND_EXCEEDS_PAYMENT, True)
+    assert raised.value.details[0] == {"requested_fen": DEPOSIT_FEN + 1, "refundable_fen": DEPOSIT_FEN}
+    assert await refunds_of(stripe_api, paid.payment_intent_id) == []
+
+
+async def test_partial_refunds_add_up_to_at_most_the_payment(
+    payments: PaymentActivities, stripe_settings: StripeSettings, stripe_api: stripe.StripeClient
+) -> None:
+    charge = charge_input(stripe_settings)
+    paid = await ActivityEnvironment().run(payments.charge_payment, charge)
+    env = ActivityEnvironment()
+
+    await env.run(payments.refund_payment, refund_input(charge, paid.payment_intent_id, amount_fen=6_000, step="a"))
+    await env.run(payments.refund_payment, refund_input(charge, paid.payment_intent_id, amount_fen=4_000, step="b"))
+    with pytest.raises(ApplicationError) as raised:
+        await env.run(payments.refund_payment, refund_input(charge, paid.payment_intent_id, amount_fen=1, step="c"))
+
+    assert raised.value.type == REFUND_EXCEEDS_PAYMENT
+    assert raised.value.details[0]["refundable_fen"] == 0
+    assert sum(r.amount for r in await refunds_of(stripe_api, paid.payment_intent_id)) == DEPOSIT_FEN
+
+
+async def test_an_unreachable_stripe_raises_an_error_temporal_retries(
+    stripe_settings: StripeSettings, db_url: str
+) -> None:
+    charge = charge_input(stripe_settings)
+    unreachable = stripe_settings.model_copy(update={"api_base": f"http://127.0.0.1:{free_port()}"})
+    payments = PaymentActivities.from_settings(Settings(stripe=unreachable, db=DatabaseSettings(url=db_url)))
+    refund = refund_input(charge, "pi_unknown", amount_fen=100, step="down")
+    try:
+        for activity_fn, arg in ((payments.charge_payment, charge), (payments.refund_payment, refund)):
+            # A plain exception, not a non-retryable ApplicationError: Temporal retries it.
+            with pytest.raises(stripe.APIConnectionError):
+                await ActivityEnvironment().run(activity_fn, arg)
+    finally:
+        await payments.aclose()

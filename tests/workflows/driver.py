@@ -1,0 +1,93 @@
+"""Plays the customer against a running purchase: pays, locks, accepts, and watches the status query."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.worker import Worker
+
+from carbuy.contract.order import FinancingPlan
+from carbuy.contract.purchase import (
+    ActionResult,
+    HandoverInput,
+    LockInput,
+    PayInput,
+    PurchaseInput,
+    PurchaseResult,
+    PurchaseStage,
+    PurchaseStatus,
+    Query,
+    Update,
+    purchase_workflow_id,
+)
+from tests.workflows.fakes import FakePartners
+from workflows.purchase import PurchaseWorkflow
+
+GOOD_CARD = "pm_card_visa"
+
+
+@asynccontextmanager
+async def purchase_worker(client: Client, partners: FakePartners) -> AsyncIterator[str]:
+    """A worker on a fresh task queue running PurchaseWorkflow with the fake partners; yields the queue."""
+    queue = f"test-{uuid.uuid4()}"
+    async with Worker(client, task_queue=queue, workflows=[PurchaseWorkflow], activities=partners.activities()):
+        yield queue
+
+
+async def start(client: Client, queue: str, input: PurchaseInput) -> WorkflowHandle[PurchaseWorkflow, PurchaseResult]:
+    """Start the purchase of an order."""
+    return await client.start_workflow(
+        PurchaseWorkflow.run, input, id=purchase_workflow_id(input.order.order_id), task_queue=queue
+    )
+
+
+async def status(handle: WorkflowHandle[PurchaseWorkflow, PurchaseResult]) -> PurchaseStatus:
+    """The status query."""
+    return await handle.query(Query.STATUS, result_type=PurchaseStatus)
+
+
+async def until(handle: WorkflowHandle[PurchaseWorkflow, PurchaseResult], ready: Callable[[PurchaseStatus], bool],
+                timeout_s: float = 20.0) -> PurchaseStatus:
+    """Poll the status until ready (the time-skipping clock does not move while the test polls)."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            current = await status(handle)
+            if ready(current):
+                return current
+            await asyncio.sleep(0.05)
+
+
+def waiting_for(text: str) -> Callable[[PurchaseStatus], bool]:
+    """A status predicate: the purchase waits for something described with this text."""
+    return lambda s: any(text in w.what for w in s.waiting_for)
+
+
+async def act(handle: WorkflowHandle[PurchaseWorkflow, PurchaseResult], update: Update, arg: object) -> ActionResult:
+    """Run a customer action (an update) and return its answer."""
+    return await handle.execute_update(update.value, arg, result_type=ActionResult)
+
+
+def lock_input(input: PurchaseInput, plan: FinancingPlan | None = None) -> LockInput:
+    """Lock with what the order asked for."""
+    order = input.order
+    return LockInput(trim=order.trim, colour=order.colour, delivery_centre="NGC-Guangzhou-Tianhe",
+                     financing_plan=plan or order.financing_plan, loan=order.loan,
+                     commercial_insurance=order.commercial_insurance)
+
+
+async def buy_until_handover(handle: WorkflowHandle[PurchaseWorkflow, PurchaseResult], input: PurchaseInput) -> None:
+    """Pay the deposit, lock, pay the balance and accept the car."""
+    await until(handle, waiting_for("deposit"))
+    paid = await act(handle, Update.PAY_DEPOSIT, PayInput(payment_method=GOOD_CARD))
+    assert paid.accepted, paid.message
+    await act(handle, Update.LOCK, lock_input(input))
+    await until(handle, waiting_for("pay the balance"))
+    balance = await act(handle, Update.PAY_BALANCE, PayInput(payment_method=GOOD_CARD))
+    assert balance.accepted, balance.message
+    await until(handle, lambda s: s.stage == PurchaseStage.HANDOVER and bool(s.waiting_for))
+    accepted = await act(handle, Update.HANDOVER, HandoverInput(accepted=True))
+    assert accepted.accepted

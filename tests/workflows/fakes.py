@@ -1,0 +1,180 @@
+"""Fake institutions for workflow tests: activities under the contract's names that answer like partners.
+
+Asynchronous answers come back the way the starter's webhook delivers them: as partner_event signals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
+
+from carbuy.contract import activities as a
+from carbuy.contract.events import PartnerEvent, PartnerEventType
+from carbuy.contract.purchase import ErrorType, Signal
+
+_ids = itertools.count(1)
+
+
+def _id(prefix: str) -> str:
+    return f"{prefix}-{next(_ids)}"
+
+
+@dataclass
+class FakePartners:
+    """Every institution, answering at once; scenarios switch on refusals."""
+
+    client: Client
+    scenarios: set[str] = field(default_factory=set)
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+    charges: dict[str, a.ChargeResult] = field(default_factory=dict)
+    declined_cards: set[str] = field(default_factory=lambda: {"pm_card_chargeDeclined"})
+    callback_delay_s: float = 0.01
+    store_calls_back: bool = True
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def names(self) -> list[str]:
+        """The activity names called, in order."""
+        return [name for name, _ in self.calls]
+
+    def _later(self, workflow_id: str, institution: str, type: PartnerEventType, reference: str,
+               **data: str | int | bool | None) -> None:
+        event = PartnerEvent(event_id=_id("evt"), institution=institution,  # type: ignore[arg-type]
+                             type=type.value, reference=reference, occurred_at=datetime.now(UTC), data=data)
+
+        async def send() -> None:
+            await asyncio.sleep(self.callback_delay_s)
+            await self.client.get_workflow_handle(workflow_id).signal(Signal.PARTNER_EVENT, event)
+
+        task = asyncio.get_running_loop().create_task(send())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _record(self, name: str, arg: Any) -> str:
+        self.calls.append((name, arg))
+        return activity.info().workflow_id or ""
+
+    def activities(self) -> list[Callable[..., Any]]:
+        """The fake activities to register on a test worker."""
+        return [
+            self.charge, self.refund, self.reserve, self.release, self.apply_loan, self.disburse, self.cancel_loan,
+            self.create_battery, self.activate_battery, self.cancel_battery, self.bind_policy, self.cancel_policy,
+            self.book_shipment, self.cancel_shipment, self.submit_registration, self.book_service, self.notify,
+        ]
+
+    @activity.defn(name=a.Activity.CHARGE)
+    async def charge(self, input: a.ChargeInput) -> a.ChargeResult:
+        self._record(a.Activity.CHARGE, input)
+        if input.payment_method in self.declined_cards:
+            raise ApplicationError("Your card was declined.", type=ErrorType.PAYMENT_DECLINED, non_retryable=True)
+        result = self.charges.setdefault(input.key, a.ChargeResult(
+            payment_intent_id=_id("pi"), amount_fen=input.amount_fen, status="succeeded"))
+        return result
+
+    @activity.defn(name=a.Activity.REFUND)
+    async def refund(self, input: a.RefundInput) -> a.RefundResult:
+        self._record(a.Activity.REFUND, input)
+        return a.RefundResult(refund_id=_id("re"), amount_fen=input.amount_fen)
+
+    @activity.defn(name=a.Activity.RESERVE_VEHICLE)
+    async def reserve(self, input: a.ReserveVehicleInput) -> a.ReserveVehicleResult:
+        wf = self._record(a.Activity.RESERVE_VEHICLE, input)
+        reservation = _id("res")
+        if "no_stock" in self.scenarios:
+            self._later(wf, "inventory", PartnerEventType.VEHICLE_ALLOCATED, reservation, vin="LGBH52E09PY000002",
+                        warehouse="Guangzhou-Panyu")
+            return a.ReserveVehicleResult(reservation_id=reservation, status="backordered")
+        return a.ReserveVehicleResult(reservation_id=reservation, status="reserved", vin="LGBH52E09PY000001",
+                                      warehouse="Guangzhou-Panyu")
+
+    @activity.defn(name=a.Activity.RELEASE_VEHICLE)
+    async def release(self, input: a.ReleaseVehicleInput) -> a.ReleaseVehicleResult:
+        self._record(a.Activity.RELEASE_VEHICLE, input)
+        return a.ReleaseVehicleResult(released=True)
+
+    @activity.defn(name=a.Activity.APPLY_FOR_LOAN)
+    async def apply_loan(self, input: a.ApplyForLoanInput) -> a.ApplyForLoanResult:
+        wf = self._record(a.Activity.APPLY_FOR_LOAN, input)
+        application = _id("loan")
+        if "loan_denied" in self.scenarios:
+            self._later(wf, "lender", PartnerEventType.LOAN_DENIED, application, reason="income too low")
+        else:
+            principal = input.vehicle_price_fen - input.down_payment_fen
+            self._later(wf, "lender", PartnerEventType.LOAN_APPROVED, application, principal_fen=principal,
+                        annual_rate_bp=399)
+        return a.ApplyForLoanResult(application_id=application, status="pending")
+
+    @activity.defn(name=a.Activity.DISBURSE_LOAN)
+    async def disburse(self, input: a.DisburseLoanInput) -> a.DisburseLoanResult:
+        self._record(a.Activity.DISBURSE_LOAN, input)
+        return a.DisburseLoanResult(disbursement_id=_id("dis"), amount_fen=input.amount_fen)
+
+    @activity.defn(name=a.Activity.CANCEL_LOAN)
+    async def cancel_loan(self, input: a.CancelLoanInput) -> a.CancelLoanResult:
+        self._record(a.Activity.CANCEL_LOAN, input)
+        return a.CancelLoanResult(cancelled=True)
+
+    @activity.defn(name=a.Activity.CREATE_BATTERY_CONTRACT)
+    async def create_battery(self, input: a.CreateBatteryContractInput) -> a.BatteryContractResult:
+        self._record(a.Activity.CREATE_BATTERY_CONTRACT, input)
+        return a.BatteryContractResult(contract_id=_id("bat"), status="signed")
+
+    @activity.defn(name=a.Activity.ACTIVATE_BATTERY_CONTRACT)
+    async def activate_battery(self, input: a.BatteryContractRef) -> a.BatteryContractResult:
+        self._record(a.Activity.ACTIVATE_BATTERY_CONTRACT, input)
+        return a.BatteryContractResult(contract_id=input.contract_id, status="active")
+
+    @activity.defn(name=a.Activity.CANCEL_BATTERY_CONTRACT)
+    async def cancel_battery(self, input: a.BatteryContractRef) -> a.BatteryContractResult:
+        self._record(a.Activity.CANCEL_BATTERY_CONTRACT, input)
+        return a.BatteryContractResult(contract_id=input.contract_id, status="cancelled")
+
+    @activity.defn(name=a.Activity.BIND_POLICY)
+    async def bind_policy(self, input: a.BindPolicyInput) -> a.BindPolicyResult:
+        self._record(a.Activity.BIND_POLICY, input)
+        commercial = input.vehicle_price_fen * 250 // 10_000 if input.commercial else 0
+        return a.BindPolicyResult(policy_id=_id("pol"), compulsory_premium_fen=95_000,
+                                  commercial_premium_fen=commercial)
+
+    @activity.defn(name=a.Activity.CANCEL_POLICY)
+    async def cancel_policy(self, input: a.CancelPolicyInput) -> a.CancelPolicyResult:
+        self._record(a.Activity.CANCEL_POLICY, input)
+        return a.CancelPolicyResult(cancelled=True)
+
+    @activity.defn(name=a.Activity.BOOK_SHIPMENT)
+    async def book_shipment(self, input: a.BookShipmentInput) -> a.BookShipmentResult:
+        wf = self._record(a.Activity.BOOK_SHIPMENT, input)
+        shipment = _id("shp")
+        self._later(wf, "carrier", PartnerEventType.SHIPMENT_PICKED_UP, shipment)
+        self._later(wf, "carrier", PartnerEventType.SHIPMENT_ARRIVED, shipment)
+        self._later(wf, "delivery_centre", PartnerEventType.PDI_PASSED, shipment)
+        return a.BookShipmentResult(shipment_id=shipment, carrier="JD Logistics")
+
+    @activity.defn(name=a.Activity.CANCEL_SHIPMENT)
+    async def cancel_shipment(self, input: a.CancelShipmentInput) -> a.CancelShipmentResult:
+        self._record(a.Activity.CANCEL_SHIPMENT, input)
+        return a.CancelShipmentResult(cancelled=True)
+
+    @activity.defn(name=a.Activity.SUBMIT_REGISTRATION)
+    async def submit_registration(self, input: a.SubmitRegistrationInput) -> a.SubmitRegistrationResult:
+        wf = self._record(a.Activity.SUBMIT_REGISTRATION, input)
+        application = _id("reg")
+        self._later(wf, "registry", PartnerEventType.PLATE_ISSUED, application, plate="粤A·D12345")
+        return a.SubmitRegistrationResult(application_id=application, status="pending")
+
+    @activity.defn(name=a.Activity.BOOK_FIRST_SERVICE)
+    async def book_service(self, input: a.BookFirstServiceInput) -> a.BookFirstServiceResult:
+        self._record(a.Activity.BOOK_FIRST_SERVICE, input)
+        return a.BookFirstServiceResult(booking_id=_id("svc"), store_id="JD-Care-GZ-001")
+
+    @activity.defn(name=a.Activity.SEND_NOTIFICATION)
+    async def notify(self, input: a.SendNotificationInput) -> a.SendNotificationResult:
+        self._record(a.Activity.SEND_NOTIFICATION, input)
+        return a.SendNotificationResult(message_id=_id("msg"))

@@ -1,0 +1,50 @@
+"""How the purchase calls activities: by contract name, with one retry policy and typed results."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TypeVar
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from carbuy.contract.activities import Activity
+    from carbuy.contract.purchase import ErrorType
+
+R = TypeVar("R", bound=BaseModel)
+
+NON_RETRYABLE = [
+    ErrorType.PAYMENT_DECLINED.value,
+    ErrorType.PARTNER_REFUSED.value,
+    ErrorType.PARTNER_CONFLICT.value,
+]
+PARTNER_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=NON_RETRYABLE,
+)
+START_TO_CLOSE = timedelta(seconds=30)
+
+
+async def call(activity: Activity, arg: BaseModel, result_type: type[R], *, summary: str) -> R:
+    """Run one activity to completion; transport faults are retried by the policy, refusals raise."""
+    return await workflow.execute_activity(
+        activity.value,
+        arg,
+        result_type=result_type,
+        start_to_close_timeout=START_TO_CLOSE,
+        retry_policy=PARTNER_RETRY,
+        summary=summary,
+    )
+
+
+def refusal(error: BaseException) -> ApplicationError | None:
+    """The business refusal (non-retryable ApplicationError) inside an activity failure, if that is what it is."""
+    cause = error.cause if isinstance(error, ActivityError) else None
+    if isinstance(cause, ApplicationError) and cause.type in NON_RETRYABLE:
+        return cause
+    return None

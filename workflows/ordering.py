@@ -1,0 +1,67 @@
+"""Deposit and lock: the customer's first two steps."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+from workflows.calls import refusal
+from workflows.context import Payment, Purchase, PurchaseEnded
+from workflows.saga import UndoKind
+from workflows.tracker import deadline_left
+
+with workflow.unsafe.imports_passed_through():
+    from carbuy.contract.activities import Activity, ChargeInput, ChargeResult
+    from carbuy.contract.purchase import PurchaseStage
+
+
+async def pay(p: Purchase, kind: str, amount_fen: int, attempt: Payment) -> ChargeResult | None:
+    """Charge a payment the customer submitted; a decline is told to the customer, who may try again."""
+    try:
+        result = await p.act(
+            Activity.CHARGE,
+            ChargeInput(
+                key=p.key(kind), order_ref=p.order.order_id, kind=kind,  # type: ignore[arg-type]
+                amount_fen=amount_fen, payment_method=attempt.payment_method,
+                description=f"carbuy {kind} for order {p.order.order_id}",
+            ),
+            ChargeResult,
+            summary=f"charge {kind} {amount_fen} fen",
+        )
+    except Exception as err:
+        refused = refusal(err)
+        if refused is None:
+            raise
+        attempt.outcome, attempt.message = "declined", refused.message
+        p.tracker.note(f"{kind} payment declined: {refused.message}")
+        return None
+    attempt.outcome, attempt.message = "paid", f"{kind} paid: {result.amount_fen} fen"
+    p.tracker.amounts.paid += result.amount_fen
+    p.tracker.note(attempt.message)
+    return result
+
+
+async def deposit(p: Purchase) -> None:
+    """Wait for the deposit within its window (else the purchase expires, nothing to undo) and charge it."""
+    p.tracker.enter(PurchaseStage.DEPOSIT)
+    deadline = workflow.now() + p.policy.deposit_window
+    while True:
+        pending = lambda: p.deposit is not None and p.deposit.outcome is None  # noqa: E731
+        if not await p.wait("the customer to pay the deposit", pending, deadline_left(deadline), expires=True):
+            raise PurchaseEnded("expired: the deposit was not paid in time")
+        assert p.deposit is not None
+        result = await pay(p, "deposit", p.quote.deposit_fen, p.deposit)
+        if result is not None:
+            p.record(UndoKind.REFUND_DEPOSIT, result.payment_intent_id, result.amount_fen)
+            await p.notify("deposit_received", amount_fen=result.amount_fen)
+            p.tracker.enter(PurchaseStage.LOCK)
+            p.deposit.settled = True
+            return
+
+
+async def lock(p: Purchase) -> None:
+    """Wait for the customer to lock trim, colour, delivery centre and plan; else expire with a full refund."""
+    p.tracker.enter(PurchaseStage.LOCK)
+    if not await p.wait("the customer to lock the order", lambda: p.locked, p.policy.lock_window, expires=True):
+        raise PurchaseEnded("expired: the order was not locked in time")
+    p.tracker.note(f"locked: plan {p.plan.value}, delivery centre {p.delivery_centre}")
+    await p.notify("order_locked", delivery_centre=p.delivery_centre, plan=p.plan.value)

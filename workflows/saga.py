@@ -1,0 +1,62 @@
+"""Compensation as data: each step that changed the world records its undo; undos run in reverse."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+
+class UndoKind(StrEnum):
+    """The undo of each step (../shared/domain.md, "Undo of each step")."""
+
+    REFUND_DEPOSIT = "refund_deposit"
+    RELEASE_VEHICLE = "release_vehicle"
+    CANCEL_LOAN = "cancel_loan"
+    CANCEL_BATTERY_CONTRACT = "cancel_battery_contract"
+    CANCEL_POLICY = "cancel_policy"
+    CANCEL_SHIPMENT = "cancel_shipment"
+    REFUND_BALANCE = "refund_balance"
+
+
+class Undo(BaseModel):
+    """One recorded undo: what to undo, the partner's reference, the money involved."""
+
+    kind: UndoKind
+    reference: str
+    amount_fen: int = 0
+    done: bool = False
+    error: str | None = None
+
+
+class Saga:
+    """The undos recorded so far, in the order the steps succeeded."""
+
+    def __init__(self) -> None:
+        self.undos: list[Undo] = []
+
+    def record(self, kind: UndoKind, reference: str, amount_fen: int = 0) -> None:
+        """Record the undo of a step that just succeeded."""
+        self.undos.append(Undo(kind=kind, reference=reference, amount_fen=amount_fen))
+
+    def discard(self, kind: UndoKind, reference: str) -> None:
+        """Forget an undo whose step was undone on purpose (a reallocated VIN, a cancelled shipment)."""
+        self.undos = [u for u in self.undos if not (u.kind == kind and u.reference == reference)]
+
+    async def compensate(self, run: Callable[[Undo], Awaitable[None]]) -> list[Undo]:
+        """Run every pending undo in reverse; one that fails after its retries does not stop the others."""
+        failed: list[Undo] = []
+        for undo in reversed(self.undos):
+            if undo.done:
+                continue
+            try:
+                await run(undo)
+                undo.done = True
+            except ActivityError as err:
+                undo.error = str(err.cause or err)
+                failed.append(undo)
+                workflow.logger.warning("undo %s failed: %s", undo.kind.value, undo.error)
+        return failed
