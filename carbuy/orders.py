@@ -10,7 +10,7 @@ from carbuy.contract.order import Order
 from carbuy.contract.purchase import PurchaseInput
 from carbuy.domain.catalogue import Catalogue
 from carbuy.domain.policy import PurchasePolicy
-from carbuy.domain.pricing import PricingError, quote
+from carbuy.domain.pricing import PricingError, quote, vehicle_price_fen
 
 
 class OrderRejected(ValueError):
@@ -51,9 +51,13 @@ def prepare_purchase(
         )
     except PricingError as err:
         errors.append((err.field, str(err)))
-        raise OrderRejected(errors) from None
-    if order.price_fen != q.price_fen:
-        errors.append(("price_fen", f"the price is {q.price_fen} fen, not {order.price_fen}"))
-    if errors:
+        q = None
+    try:
+        price = vehicle_price_fen(model, battery_leased=order.financing_plan.has_battery_lease)
+        if order.price_fen != price:
+            errors.append(("price_fen", f"the price is {price} fen, not {order.price_fen}"))
+    except PricingError:
+        pass
+    if errors or q is None:
         raise OrderRejected(errors)
     return PurchaseInput(order=order, quote=q, policy=policy, order_digest=order_digest(order, digest_key))

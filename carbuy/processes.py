@@ -93,6 +93,11 @@ class ManagedProcess:
             return "(no log)"
 
 
+def port_in_use(port: int) -> bool:
+    """Whether something listens on this loopback port."""
+    return _listens(port)
+
+
 def _listens(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from carbuy.domain.policy import PurchasePolicy
 
 DEV_SECRET_PREFIX = "dev-"
 
@@ -78,6 +81,20 @@ class SandboxSettings(BaseModel):
     latency_ms: int = 0
 
 
+class PurchaseSettings(BaseModel):
+    """How the starter builds each purchase's PurchasePolicy: the defaults, optionally scaled in time."""
+
+    time_scale: float = Field(default=1.0, gt=0, description="every policy duration is multiplied by this")
+    deadline_floor_s: float = Field(default=0.0, ge=0, description="no scaled deadline is shorter than this")
+
+    def policy(self) -> PurchasePolicy:
+        """The policy every new purchase gets."""
+        base = PurchasePolicy()
+        if self.time_scale == 1.0:
+            return base
+        return base.scaled(self.time_scale, floor=timedelta(seconds=self.deadline_floor_s))
+
+
 class DevSettings(BaseModel):
     """The dev stack: ports of the processes it starts and how fast the demo purchase runs."""
 
@@ -101,6 +118,7 @@ class Settings(BaseSettings):
     db: DatabaseSettings = DatabaseSettings()
     api: ApiSettings = ApiSettings()
     sandbox: SandboxSettings = SandboxSettings()
+    purchase: PurchaseSettings = PurchaseSettings()
     dev: DevSettings = DevSettings()
 
     @model_validator(mode="after")

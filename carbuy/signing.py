@@ -34,5 +34,5 @@ def verify(body: bytes, header: str | None, secret: str, *, tolerance_s: int = D
     if abs(time.time() - t) > tolerance_s:
         raise SignatureError("signature timestamp outside the tolerance")
     expected = sign(body, secret, timestamp=t).split("v1=", 1)[1]
-    if not hmac.compare_digest(expected, given):
+    if not hmac.compare_digest(expected.encode(), given.encode("utf-8")):
         raise SignatureError("signature does not match")

@@ -8,12 +8,10 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from carbuy.contract.purchase import SearchAttribute
+from carbuy.contract.purchase import STAGE_KEY, STATE_KEY
 from carbuy.settings import TemporalSettings
 
-SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[str], ...] = tuple(
-    SearchAttributeKey.for_keyword(a.value) for a in SearchAttribute
-)
+SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[str], ...] = (STAGE_KEY, STATE_KEY)
 
 
 async def connect(settings: TemporalSettings) -> Client:

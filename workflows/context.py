@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 from workflows.calls import call
 from workflows.saga import Saga, UndoKind
@@ -85,6 +86,7 @@ class Purchase:
         self.balance: Payment | None = None
         self.handover: HandoverInput | None = None
         self.cancel_reason: str | None = None
+        self.payment_attempts: dict[str, int] = {}
         self.events: dict[str, PartnerEvent] = {}
 
     def key(self, step: str) -> str:
@@ -144,13 +146,20 @@ class Purchase:
         self.checkpoint()
 
     async def notify(self, template: str, **context: str | int | None) -> None:
-        """Send the customer a notification (SMS) from a template."""
-        await call(
-            Activity.SEND_NOTIFICATION,
-            SendNotificationInput(
-                key=self.key(f"notify:{template}"), order_ref=self.order.order_id, template=template,
-                to=self.order.customer.phone, context={"order_id": self.order.order_id, **context},
-            ),
-            SendNotificationResult,
-            summary=f"notify {template}",
-        )
+        """Send the customer a notification (SMS); a failed notification is noted, never fails the purchase."""
+        base: dict[str, str | int | None] = {
+            "model": self.order.model, "trim": self.trim, "colour": self.colour,
+            "delivery_centre": self.delivery_centre or "", "vin": self.vin or "", "plate": self.plate or "",
+        }
+        try:
+            await call(
+                Activity.SEND_NOTIFICATION,
+                SendNotificationInput(
+                    key=self.key(f"notify:{template}"), order_ref=self.order.order_id, template=template,
+                    to=self.order.customer.phone, context={**base, **context},
+                ),
+                SendNotificationResult,
+                summary=f"notify {template}",
+            )
+        except ActivityError as err:
+            self.tracker.note(f"notification {template} not sent: {err.cause or err}")

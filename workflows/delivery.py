@@ -40,7 +40,8 @@ async def balance(p: Purchase) -> None:
         p.tracker.note(f"principal disbursed: {disbursement.amount_fen} fen ({disbursement.disbursement_id})")
     due = balance_due_fen(p.quote, premium_fen=p.premium, loan_principal_fen=p.loan_principal)
     p.tracker.amounts.balance_due = due
-    await p.notify("vehicle_arrived", amount_fen=due, delivery_centre=p.delivery_centre)
+    pay_by = workflow.now() + p.policy.balance_window
+    await p.notify("vehicle_arrived", balance_fen=due, pay_by=f"{pay_by:%Y-%m-%d %H:%M} UTC")
     if due == 0:
         return
     while True:
@@ -80,13 +81,13 @@ async def registration(p: Purchase) -> None:
         )
     p.plate = str(answer.data.get("plate"))
     p.tracker.note(f"plate issued: {p.plate}")
-    await p.notify("plate_issued", plate=p.plate)
+    await p.notify("plate_issued")
 
 
 async def handover(p: Purchase) -> None:
     """The customer accepts the car at the delivery centre; ownership passes, the battery lease starts."""
     p.tracker.enter(PurchaseStage.HANDOVER)
-    await p.notify("ready_for_handover", delivery_centre=p.delivery_centre)
+    await p.notify("ready_for_handover")
     while True:
         await p.wait("the customer to accept the car", lambda: p.handover is not None, p.policy.handover_window,
                      expires=False)
@@ -124,7 +125,7 @@ async def first_service(p: Purchase) -> None:
     done = lambda: p.event(booking.booking_id, [E.SERVICE_COMPLETED]) is not None  # noqa: E731
     remind_in = deadline_left(due_at - p.policy.first_service_reminder)
     if not await p.wait("the reminder before the first service", done, remind_in, expires=True):
-        await p.notify("first_service_reminder", store_id=booking.store_id)
+        await p.notify("first_service_reminder", store_id=booking.store_id, due_date=f"{due_at:%Y-%m-%d}")
         p.tracker.note(f"reminded the customer of the first service at {booking.store_id}")
     deadline = deadline_left(handed_over_at + p.policy.first_service_deadline)
     if await p.wait("the store to report the first service", done, deadline, expires=True):

@@ -15,12 +15,16 @@ with workflow.unsafe.imports_passed_through():
 
 
 async def pay(p: Purchase, kind: str, amount_fen: int, attempt: Payment) -> ChargeResult | None:
-    """Charge a payment the customer submitted; a decline is told to the customer, who may try again."""
+    """Charge a payment the customer submitted; a decline is told to the customer, who may try again.
+
+    Each attempt has its own idempotency key: the processor keeps a declined key declined.
+    """
+    p.payment_attempts[kind] = attempt_no = p.payment_attempts.get(kind, 0) + 1
     try:
         result = await p.act(
             Activity.CHARGE,
             ChargeInput(
-                key=p.key(kind), order_ref=p.order.order_id, kind=kind,  # type: ignore[arg-type]
+                key=p.key(f"{kind}-{attempt_no}"), order_ref=p.order.order_id, kind=kind,  # type: ignore[arg-type]
                 amount_fen=amount_fen, payment_method=attempt.payment_method,
                 description=f"carbuy {kind} for order {p.order.order_id}",
             ),
@@ -52,7 +56,8 @@ async def deposit(p: Purchase) -> None:
         result = await pay(p, "deposit", p.quote.deposit_fen, p.deposit)
         if result is not None:
             p.record(UndoKind.REFUND_DEPOSIT, result.payment_intent_id, result.amount_fen)
-            await p.notify("deposit_received", amount_fen=result.amount_fen)
+            lock_by = workflow.now() + p.policy.lock_window
+            await p.notify("deposit_received", amount_fen=result.amount_fen, lock_by=f"{lock_by:%Y-%m-%d %H:%M} UTC")
             p.tracker.enter(PurchaseStage.LOCK)
             p.deposit.settled = True
             return
@@ -64,4 +69,4 @@ async def lock(p: Purchase) -> None:
     if not await p.wait("the customer to lock the order", lambda: p.locked, p.policy.lock_window, expires=True):
         raise PurchaseEnded("expired: the order was not locked in time")
     p.tracker.note(f"locked: plan {p.plan.value}, delivery centre {p.delivery_centre}")
-    await p.notify("order_locked", delivery_centre=p.delivery_centre, plan=p.plan.value)
+    await p.notify("order_locked", plan=p.plan.value)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows import branches, delivery, ordering
-from workflows.calls import call
+from workflows.calls import call, refusal
 from workflows.context import Payment, Purchase, PurchaseEnded
 from workflows.saga import Undo, UndoKind
 
@@ -59,6 +59,11 @@ class PurchaseWorkflow:
             await delivery.first_service(p)
         except PurchaseEnded as ended:
             return await self._compensate(ended.reason, partner_refused=ended.partner_refused)
+        except ActivityError as err:
+            refused = refusal(err)
+            if refused is None:
+                raise
+            return await self._compensate(f"refused: {refused.message}", partner_refused=True)
         except asyncio.CancelledError:
             await self._compensate("the workflow was cancelled", partner_refused=False)
             raise
@@ -77,7 +82,7 @@ class PurchaseWorkflow:
         else:
             p.tracker.end(PurchaseState.CANCELLED, PurchaseStage.CANCELLED, reason)
             if p.deposit is not None and p.deposit.outcome == "paid":
-                await p.notify("purchase_cancelled", reason=reason)
+                await p.notify("purchase_cancelled", reason=reason, refund_fen=p.tracker.amounts.refunded)
         return self._result()
 
     async def _undo(self, undo: Undo) -> None:
@@ -113,6 +118,9 @@ class PurchaseWorkflow:
                            shipment_id=ref), a.CancelShipmentResult, summary="cancel the shipment")
         p.tracker.note(f"undone: {undo.kind.value} {ref}")
 
+    def _ended(self) -> bool:
+        return self.p.tracker.state is not PurchaseState.ACTIVE
+
     def _result(self) -> PurchaseResult:
         t = self.p.tracker
         return PurchaseResult(order_id=self.p.order.order_id, stage=t.stage, state=t.state, reason=t.reason)
@@ -132,7 +140,7 @@ class PurchaseWorkflow:
     async def pay_deposit(self, input: PayInput) -> ActionResult:
         """Pay the deposit; answers once the charge succeeded or was declined."""
         self.p.deposit = attempt = Payment(payment_method=input.payment_method)
-        await workflow.wait_condition(lambda: attempt.answered)
+        await workflow.wait_condition(lambda: attempt.answered or self._ended())
         return ActionResult(accepted=attempt.outcome == "paid", stage=self.p.tracker.stage, message=attempt.message)
 
     @pay_deposit.validator
@@ -162,7 +170,7 @@ class PurchaseWorkflow:
     async def pay_balance(self, input: PayInput) -> ActionResult:
         """Pay the balance; answers once the charge succeeded or was declined."""
         self.p.balance = attempt = Payment(payment_method=input.payment_method)
-        await workflow.wait_condition(lambda: attempt.answered)
+        await workflow.wait_condition(lambda: attempt.answered or self._ended())
         return ActionResult(accepted=attempt.outcome == "paid", stage=self.p.tracker.stage, message=attempt.message)
 
     @pay_balance.validator

@@ -5,23 +5,21 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey
 
 with workflow.unsafe.imports_passed_through():
     from carbuy.contract.purchase import (
+        STAGE_KEY,
         STAGE_ORDER,
+        STATE_KEY,
         Amounts,
         Branch,
         BranchStatus,
         PurchaseStage,
         PurchaseState,
-        SearchAttribute,
         TimelineEntry,
         Wait,
     )
 
-STAGE_KEY = SearchAttributeKey.for_keyword(SearchAttribute.STAGE.value)
-STATE_KEY = SearchAttributeKey.for_keyword(SearchAttribute.STATE.value)
 TIMELINE_LIMIT = 200
 
 

@@ -48,7 +48,7 @@ class FinancingPlan(StrEnum):
 
 def id_card_checksum_ok(number: str) -> bool:
     """Whether an 18-character PRC resident identity card number has a valid check character."""
-    if len(number) != 18 or not number[:17].isdigit():
+    if len(number) != 18 or not (number.isascii() and number[:17].isdigit()):
         return False
     total = sum(int(d) * w for d, w in zip(number[:17], _ID_CARD_WEIGHTS, strict=True))
     return _ID_CARD_CHECK[total % 11] == number[17].upper()

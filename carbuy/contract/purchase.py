@@ -6,6 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
+from temporalio.common import SearchAttributeKey
 
 from carbuy.contract.order import FinancingPlan, LoanTerms, Order, PurchaseMode
 from carbuy.domain.policy import PurchasePolicy
@@ -65,6 +66,10 @@ class SearchAttribute(StrEnum):
 
     STAGE = "PurchaseStage"
     STATE = "PurchaseState"
+
+
+STAGE_KEY = SearchAttributeKey.for_keyword(SearchAttribute.STAGE.value)
+STATE_KEY = SearchAttributeKey.for_keyword(SearchAttribute.STATE.value)
 
 
 class Signal(StrEnum):

@@ -1,0 +1,77 @@
+"""`carbuy dev`: bring the stack up, optionally run the demo purchase, keep it up until Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+
+import typer
+
+from carbuy.contract.order import FinancingPlan
+from carbuy.contract.purchase import PurchaseStage, purchase_workflow_id
+from carbuy.demo import DemoCustomer, demo_order
+from carbuy.devstack import DevStack, stack_settings
+from carbuy.settings import Settings
+
+
+async def run_dev(base: Settings, *, demo: bool, exit_when_done: bool, plan: FinancingPlan) -> int:
+    """Run the dev stack; the exit code (non-zero when the demo purchase did not complete)."""
+    dev = base.dev
+    state_dir = Path(os.path.abspath(dev.state_dir))
+    settings = stack_settings(
+        base, temporal_port=dev.temporal_port, ui_port=dev.temporal_ui_port, localstripe_port=dev.localstripe_port,
+        api_port=base.api.port, sandbox_port=base.sandbox.port, state_dir=state_dir,
+        time_scale=dev.demo_time_scale, deadline_floor_s=dev.demo_deadline_floor_s,
+    )
+    stack = DevStack(settings, state_dir, dev.temporal_port, dev.temporal_ui_port, dev.localstripe_port)
+    typer.echo(f"starting the dev stack (logs in {state_dir / 'logs'}) ...")
+    started = time.monotonic()
+    await stack.start()
+    ui = settings.temporal.ui_url
+    typer.echo(f"up in {time.monotonic() - started:.1f}s: API {stack.api_url}/docs, "
+               f"sandbox {settings.partners.base_url}/docs, Temporal UI {ui}")
+    code = 0
+    try:
+        if demo:
+            code = await _demo(settings, stack, plan)
+            if exit_when_done:
+                return code
+        typer.echo(f"the stack keeps running; Temporal UI: {ui}/namespaces/{settings.temporal.namespace}"
+                   "/workflows -- Ctrl-C stops every process")
+        await _until_interrupted(stack)
+        return code
+    finally:
+        stack.stop()
+        typer.echo("stopped every process of the dev stack")
+
+
+async def _demo(settings: Settings, stack: DevStack, plan: FinancingPlan) -> int:
+    customer = DemoCustomer(settings, stack.api_url, typer.echo)
+    started = time.monotonic()
+    try:
+        order_id = await customer.place(demo_order(plan))
+        typer.echo(f"watch it: {settings.temporal.ui_url}/namespaces/{settings.temporal.namespace}/workflows/"
+                   f"{purchase_workflow_id(order_id)}")
+        final = await customer.buy(order_id)
+    finally:
+        await customer.aclose()
+    typer.echo(f"purchase {final.stage.value} in {time.monotonic() - started:.1f}s "
+               f"(paid {final.amounts.paid / 100:.2f} CNY, refunded {final.amounts.refunded / 100:.2f} CNY, "
+               f"plate {final.plate})")
+    return 0 if final.stage == PurchaseStage.COMPLETED else 1
+
+
+async def _until_interrupted(stack: DevStack) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    while not stop.is_set():
+        stack.check_alive()
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=2.0)
+        except TimeoutError:
+            continue

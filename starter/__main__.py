@@ -1,0 +1,18 @@
+"""Run the starter API: `python -m starter`."""
+
+import uvicorn
+
+from carbuy.logs import configure_logging
+from carbuy.settings import Settings
+from starter.app import create_app
+
+
+def main() -> None:
+    """Serve the API on the configured host and port."""
+    settings = Settings()
+    configure_logging("api")
+    uvicorn.run(create_app(settings), host=settings.api.host, port=settings.api.port, log_config=None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""Where Temporal's errors become HTTP answers: one place for the whole API."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from fastapi import HTTPException, status
+from fastapi.exceptions import RequestValidationError
+from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from carbuy.contract.purchase import ErrorType
+from carbuy.orders import OrderRejected
+
+_STATUS_OF_TYPE = {
+    ErrorType.WRONG_STAGE.value: status.HTTP_409_CONFLICT,
+    ErrorType.INVALID_ACTION.value: status.HTTP_422_UNPROCESSABLE_CONTENT,
+}
+
+
+class PurchaseProblem(HTTPException):
+    """An HTTP error that also tells the purchase's stage."""
+
+    def __init__(self, status_code: int, detail: str, stage: str | None = None) -> None:
+        super().__init__(status_code, detail)
+        self.stage = stage
+
+
+def not_found(order_id: str) -> PurchaseProblem:
+    """No purchase for this order id."""
+    return PurchaseProblem(status.HTTP_404_NOT_FOUND, f"no purchase for order {order_id!r}")
+
+
+def raise_for(err: Exception, order_id: str) -> NoReturn:
+    """Turn an error from a Temporal call about one purchase into the HTTP error it means."""
+    if isinstance(err, WorkflowUpdateFailedError) and isinstance(err.cause, ApplicationError):
+        cause = err.cause
+        code = _STATUS_OF_TYPE.get(cause.type or "", status.HTTP_409_CONFLICT)
+        details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
+        raise PurchaseProblem(code, cause.message, details.get("stage")) from err
+    if isinstance(err, RPCError):
+        if err.status == RPCStatusCode.NOT_FOUND and "not found" in err.message.lower():
+            raise not_found(order_id) from err
+        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+            raise PurchaseProblem(status.HTTP_409_CONFLICT, f"the purchase is closed: {err.message}") from err
+        raise PurchaseProblem(status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal unavailable: {err.message}") from err
+    if isinstance(err, WorkflowQueryFailedError):
+        raise PurchaseProblem(status.HTTP_503_SERVICE_UNAVAILABLE, f"status unavailable: {err}") from err
+    raise err
+
+
+def rejected_order(err: OrderRejected) -> RequestValidationError:
+    """An order the catalogue refuses, reported in the same shape as pydantic's field errors (422)."""
+    return RequestValidationError(
+        [{"type": "value_error", "loc": ("body", *field.split(".")), "msg": message, "input": None}
+         for field, message in err.errors]
+    )

@@ -1,0 +1,78 @@
+"""A purchase's status and the customer's actions, relayed by the platform's backend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+from temporalio.client import Client
+
+from carbuy.contract.purchase import (
+    ActionResult,
+    CancelInput,
+    HandoverInput,
+    LockInput,
+    PayInput,
+    PurchaseStatus,
+    Query,
+    Update,
+    purchase_workflow_id,
+)
+from starter.deps import BackendAuth, ClientDep
+from starter.errors import raise_for
+from starter.schemas import CONFLICT, NOT_FOUND, UNAUTHORIZED
+
+router = APIRouter(prefix="/purchases", tags=["purchases"], dependencies=[BackendAuth],
+                   responses={**UNAUTHORIZED, **NOT_FOUND})
+ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **CONFLICT, 422: {"description": "invalid action body, or an action the purchase cannot take"},
+}
+
+
+@router.get("/{order_id}")
+async def get_purchase(order_id: str, client: ClientDep) -> PurchaseStatus:
+    """Stage, every parallel branch, amounts, what it waits for, and a timeline."""
+    handle = client.get_workflow_handle(purchase_workflow_id(order_id))
+    try:
+        return await handle.query(Query.STATUS.value, result_type=PurchaseStatus)
+    except Exception as err:
+        raise_for(err, order_id)
+
+
+async def _act(client: Client, order_id: str, update: Update, arg: BaseModel) -> ActionResult:
+    handle = client.get_workflow_handle(purchase_workflow_id(order_id))
+    try:
+        return await handle.execute_update(update.value, arg, result_type=ActionResult)
+    except Exception as err:
+        raise_for(err, order_id)
+
+
+@router.post("/{order_id}/deposit", responses=ACTION_RESPONSES)
+async def pay_deposit(order_id: str, body: PayInput, client: ClientDep) -> ActionResult:
+    """Pay the deposit with a payment method from the front end; answers paid or declined."""
+    return await _act(client, order_id, Update.PAY_DEPOSIT, body)
+
+
+@router.post("/{order_id}/lock", responses=ACTION_RESPONSES)
+async def lock(order_id: str, body: LockInput, client: ClientDep) -> ActionResult:
+    """Lock trim, colour, delivery centre and financing plan."""
+    return await _act(client, order_id, Update.LOCK, body)
+
+
+@router.post("/{order_id}/balance", responses=ACTION_RESPONSES)
+async def pay_balance(order_id: str, body: PayInput, client: ClientDep) -> ActionResult:
+    """Pay the balance once the car has arrived; answers paid or declined."""
+    return await _act(client, order_id, Update.PAY_BALANCE, body)
+
+
+@router.post("/{order_id}/handover", responses=ACTION_RESPONSES)
+async def handover(order_id: str, body: HandoverInput, client: ClientDep) -> ActionResult:
+    """Accept (or refuse, with a reason) the car at the delivery centre."""
+    return await _act(client, order_id, Update.HANDOVER, body)
+
+
+@router.post("/{order_id}/cancel", responses=ACTION_RESPONSES)
+async def cancel(order_id: str, body: CancelInput, client: ClientDep) -> ActionResult:
+    """Cancel the purchase before handover; what was done is undone with the stage's fee rules."""
+    return await _act(client, order_id, Update.CANCEL, body)

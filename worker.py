@@ -1,0 +1,90 @@
+"""The worker: composition root of PurchaseWorkflow and every institution's activities.
+
+Run with `python worker.py` (or `carbuy worker`); SIGTERM or SIGINT drains in-flight tasks and exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, Protocol
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.battery import BatteryActivities
+from activities.financing import FinancingActivities
+from activities.insurance import InsuranceActivities
+from activities.inventory import InventoryActivities
+from activities.logistics import LogisticsActivities
+from activities.notifications import NotificationActivities
+from activities.payments import PaymentActivities
+from activities.registration import RegistrationActivities
+from activities.stores import StoresActivities
+from carbuy.logs import configure_logging
+from carbuy.settings import Settings
+from carbuy.temporal import connect
+from workflows.purchase import PurchaseWorkflow
+
+log = logging.getLogger("carbuy.worker")
+
+
+class Institution(Protocol):
+    """What every activities class offers the composition root."""
+
+    def all(self) -> list[Callable[..., Any]]: ...
+
+    async def aclose(self) -> None: ...
+
+
+INSTITUTIONS = (
+    PaymentActivities, InventoryActivities, FinancingActivities, BatteryActivities, InsuranceActivities,
+    LogisticsActivities, RegistrationActivities, StoresActivities, NotificationActivities,
+)
+
+
+def build_institutions(settings: Settings) -> list[Institution]:
+    """Every institution's activities, built once with their clients."""
+    return [cls.from_settings(settings) for cls in INSTITUTIONS]
+
+
+def build_worker(client: Client, settings: Settings, institutions: list[Institution]) -> Worker:
+    """The worker for carbuy's task queue."""
+    return Worker(
+        client,
+        task_queue=settings.temporal.task_queue,
+        workflows=[PurchaseWorkflow],
+        activities=[fn for institution in institutions for fn in institution.all()],
+        graceful_shutdown_timeout=timedelta(seconds=20),
+    )
+
+
+async def run(settings: Settings) -> None:
+    """Run until SIGTERM/SIGINT, then finish in-flight activities and close every client."""
+    client = await connect(settings.temporal)
+    institutions = build_institutions(settings)
+    worker = build_worker(client, settings, institutions)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("worker polling %s on %s", settings.temporal.task_queue, settings.temporal.address)
+    async with worker:
+        await stop.wait()
+        log.info("shutting down: draining in-flight tasks")
+    for institution in institutions:
+        await institution.aclose()
+    log.info("worker stopped")
+
+
+def main() -> None:
+    """Entry point of the worker process."""
+    configure_logging("worker")
+    asyncio.run(run(Settings()))
+
+
+if __name__ == "__main__":
+    main()
