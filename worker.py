@@ -24,7 +24,7 @@ from activities.notifications import NotificationActivities
 from activities.payments import PaymentActivities
 from activities.registration import RegistrationActivities
 from activities.stores import StoresActivities
-from carbuy.logs import configure_logging
+from observability.logs import configure_logging
 from carbuy.settings import Settings
 from carbuy.temporal import connect
 from workflows.purchase import PurchaseWorkflow

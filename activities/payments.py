@@ -173,7 +173,8 @@ class PaymentActivities:
                         type=REFUND_EXCEEDS_PAYMENT,
                         non_retryable=True,
                     )
-                metadata = {"order_ref": input.order_ref, "key": input.key, "reason": input.reason[:500]}
+                # The free-text reason may name the customer: it stays out of Stripe and out of the logs.
+                metadata = {"order_ref": input.order_ref, "key": input.key}
                 refund = await self._gateway.create_refund(
                     payment_intent=intent.id, amount_fen=input.amount_fen, metadata=metadata, idempotency_key=input.key
                 )

@@ -18,7 +18,7 @@ from sandbox.state import CallbackRecord, SandboxState, now
 
 log = logging.getLogger(__name__)
 
-DELIVERY_ATTEMPTS = 5
+MAX_BACKOFF_S = 5.0
 
 
 class ReceiverUnavailable(Exception):
@@ -38,14 +38,10 @@ class CallbackDispatcher:
         state: SandboxState,
         secret: str,
         client: httpx.AsyncClient,
-        attempts: int = DELIVERY_ATTEMPTS,
-        backoff_s: float = 0.2,
     ) -> None:
         self.state = state
         self.secret = secret
         self.client = client
-        self.attempts = attempts
-        self.backoff_s = backoff_s
         self.tasks: set[asyncio.Task[None]] = set()
 
     def spawn(self, script: Coroutine[Any, Any, None]) -> None:
@@ -101,9 +97,10 @@ class CallbackDispatcher:
 
     async def _deliver(self, callback: PartnerCallback, record: CallbackRecord) -> None:
         body = callback.model_dump_json().encode()
+        config = self.state.config
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.attempts),
-            wait=wait_exponential(multiplier=self.backoff_s, max=5.0),
+            stop=stop_after_attempt(config.callback_attempts),
+            wait=wait_exponential(multiplier=config.callback_backoff_s, max=MAX_BACKOFF_S),
             retry=retry_if_exception(_transient),
             reraise=True,
         )

@@ -30,6 +30,8 @@ class SandboxConfig(BaseModel):
 
     callback_delay_s: float = Field(ge=0, le=3600, description="pause before each asynchronous callback")
     latency_ms: int = Field(ge=0, le=60_000, description="added before every partner request is handled")
+    callback_attempts: int = Field(default=5, ge=1, le=20, description="deliveries tried per callback")
+    callback_backoff_s: float = Field(default=0.2, ge=0, le=60, description="first wait between deliveries")
 
 
 class PartnerObject(BaseModel):

@@ -2,7 +2,7 @@
 
 import uvicorn
 
-from carbuy.logs import configure_logging
+from observability.logs import configure_logging
 from carbuy.settings import Settings
 from starter.app import create_app
 

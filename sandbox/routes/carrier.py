@@ -95,7 +95,7 @@ def _steps(s: Shipment) -> list[tuple[Status, Event, dict[str, str | int | bool 
     ]
     if s.fate == "damaged":
         return [*steps, ("damaged", Event.SHIPMENT_DAMAGED,
-                         {"location": "G4 Beijing-Hong Kong-Macau expressway", "description": "dented front door"})]
+                         {"location": "G4 Beijing-Hong Kong-Macau expressway", "reason": "dented front door"})]
     steps.append(("arrived", Event.SHIPMENT_ARRIVED, {"location": s.delivery_centre}))
     if s.fate == "pdi_failed":
         return [*steps, ("pdi_failed", Event.PDI_FAILED, {"reason": "paint defect on the bonnet"})]

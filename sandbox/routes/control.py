@@ -46,6 +46,8 @@ class ConfigUpdate(BaseModel):
 
     callback_delay_s: float | None = Field(default=None, ge=0, le=3600)
     latency_ms: int | None = Field(default=None, ge=0, le=60_000)
+    callback_attempts: int | None = Field(default=None, ge=1, le=20)
+    callback_backoff_s: float | None = Field(default=None, ge=0, le=60)
 
 
 @router.put("/orders/{order_ref}/scenarios", summary="Choose an order's scenarios", responses=BAD_REQUEST)
@@ -76,7 +78,7 @@ async def show_config(state: StateDep) -> SandboxConfig:
 
 @router.put("/config", summary="Change the run-time config", responses=BAD_REQUEST)
 async def change_config(body: ConfigUpdate, state: StateDep) -> SandboxConfig:
-    """Change the callback delay (running scripts pick it up at their next pause) or the added latency."""
+    """Change the callback delay (running scripts pick it up at their next pause), latency or retries."""
     async with state.lock:
         state.config = state.config.model_copy(update=body.model_dump(exclude_none=True))
     return state.config

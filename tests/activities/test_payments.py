@@ -224,7 +224,8 @@ async def test_refunding_twice_with_one_key_refunds_once(
     second = await ActivityEnvironment().run(payments.refund_payment, refund)
 
     assert first == second and first.amount_fen == 4_000
-    assert [(r.id, r.amount) for r in await refunds_of(stripe_api, paid.payment_intent_id)] == [(first.refund_id, 4_000)]
+    refunds = await refunds_of(stripe_api, paid.payment_intent_id)
+    assert [(r.id, r.amount) for r in refunds] == [(first.refund_id, 4_000)]
 
 
 async def test_a_refund_made_before_a_crash_is_found_not_repeated(
@@ -290,9 +291,10 @@ async def test_an_unreachable_stripe_raises_an_error_temporal_retries(
     payments = PaymentActivities.from_settings(Settings(stripe=unreachable, db=DatabaseSettings(url=db_url)))
     refund = refund_input(charge, "pi_unknown", amount_fen=100, step="down")
     try:
-        for activity_fn, arg in ((payments.charge_payment, charge), (payments.refund_payment, refund)):
-            # A plain exception, not a non-retryable ApplicationError: Temporal retries it.
-            with pytest.raises(stripe.APIConnectionError):
-                await ActivityEnvironment().run(activity_fn, arg)
+        # Plain exceptions, not non-retryable ApplicationErrors: Temporal retries them.
+        with pytest.raises(stripe.APIConnectionError):
+            await ActivityEnvironment().run(payments.charge_payment, charge)
+        with pytest.raises(stripe.APIConnectionError):
+            await ActivityEnvironment().run(payments.refund_payment, refund)
     finally:
         await payments.aclose()

@@ -1,0 +1,53 @@
+"""The vehicle registry: file the plate registration; the plate (or a rejection) comes back by callback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Self
+
+from temporalio import activity
+
+from activities.partner_http import PartnerClient
+from carbuy.contract.activities import Activity, SubmitRegistrationInput, SubmitRegistrationResult
+from carbuy.settings import Settings
+
+
+class RegistryClient(PartnerClient):
+    """The vehicle registry's API."""
+
+    institution = "registry"
+
+    async def submit(self, input: SubmitRegistrationInput) -> SubmitRegistrationResult:
+        """File a registration."""
+        body = input.model_dump(exclude={"key", "callback_url"})
+        answer = await self.post("/applications", key=input.key,
+                                 body={**body, "callback_url": self.callback_url(input.callback_url)})
+        return SubmitRegistrationResult.model_validate(answer)
+
+
+class RegistrationActivities:
+    """Activities on the vehicle registry."""
+
+    def __init__(self, client: RegistryClient) -> None:
+        self.client = client
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        """Built from the partner settings."""
+        return cls(RegistryClient.from_settings(settings))
+
+    def all(self) -> list[Callable[..., Any]]:
+        """The bound activities to register."""
+        return [self.submit_registration]
+
+    async def aclose(self) -> None:
+        """Close the client."""
+        await self.client.aclose()
+
+    @activity.defn(name=Activity.SUBMIT_REGISTRATION)
+    async def submit_registration(self, input: SubmitRegistrationInput) -> SubmitRegistrationResult:
+        """File the registration (a resubmission after a rejection uses a new key)."""
+        result = await self.client.submit(input)
+        activity.logger.info("registry: order %s application %s %s", input.order_ref, result.application_id,
+                             result.status)
+        return result

@@ -1,0 +1,53 @@
+"""After-sales stores: book the first service; the store calls back when it is done."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Self
+
+from temporalio import activity
+
+from activities.partner_http import PartnerClient
+from carbuy.contract.activities import Activity, BookFirstServiceInput, BookFirstServiceResult
+from carbuy.settings import Settings
+
+
+class StoresClient(PartnerClient):
+    """The after-sales store network's API."""
+
+    institution = "stores"
+
+    async def book(self, input: BookFirstServiceInput) -> BookFirstServiceResult:
+        """Book a service."""
+        body = input.model_dump(mode="json", exclude={"key", "callback_url"})
+        answer = await self.post("/bookings", key=input.key,
+                                 body={**body, "callback_url": self.callback_url(input.callback_url)})
+        return BookFirstServiceResult.model_validate(answer)
+
+
+class StoresActivities:
+    """Activities on the after-sales stores."""
+
+    def __init__(self, client: StoresClient) -> None:
+        self.client = client
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        """Built from the partner settings."""
+        return cls(StoresClient.from_settings(settings))
+
+    def all(self) -> list[Callable[..., Any]]:
+        """The bound activities to register."""
+        return [self.book_first_service]
+
+    async def aclose(self) -> None:
+        """Close the client."""
+        await self.client.aclose()
+
+    @activity.defn(name=Activity.BOOK_FIRST_SERVICE)
+    async def book_first_service(self, input: BookFirstServiceInput) -> BookFirstServiceResult:
+        """Book the first service near the customer; service.completed comes back by callback."""
+        result = await self.client.book(input)
+        activity.logger.info("stores: order %s booking %s at %s, due %s", input.order_ref, result.booking_id,
+                             result.store_id, input.due_at.isoformat())
+        return result

@@ -1,0 +1,78 @@
+"""The whole dev stack (Temporal, localstripe, sandbox, worker, API) on free ports, once per test session."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import stripe
+from temporalio.client import Client
+
+from carbuy.devstack import DevStack, stack_settings
+from carbuy.processes import free_port
+from carbuy.settings import Settings
+from carbuy.temporal import connect
+
+
+@dataclass
+class Stack:
+    """A running stack and what tests need to talk to it."""
+
+    dev: DevStack
+    settings: Settings
+
+    @property
+    def api_url(self) -> str:
+        """The starter API."""
+        return self.dev.api_url
+
+
+@pytest.fixture(scope="session")
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    """Start the stack with the demo's time scale (90 days of policy become 12 s) and stop it at the end."""
+    state_dir = tmp_path_factory.mktemp("stack")
+    temporal_port, ui_port, stripe_port = free_port(), free_port(), free_port()
+    settings = stack_settings(
+        Settings(environment="test"), temporal_port=temporal_port, ui_port=ui_port, localstripe_port=stripe_port,
+        api_port=free_port(), sandbox_port=free_port(), state_dir=state_dir,
+        time_scale=12 / (90 * 86_400), deadline_floor_s=60.0,
+    )
+    settings = settings.model_copy(update={"sandbox": settings.sandbox.model_copy(update={"callback_delay_s": 0.2})})
+    dev = DevStack(settings, state_dir, temporal_port, ui_port, stripe_port)
+    await dev.start()
+    try:
+        yield Stack(dev, settings)
+    finally:
+        dev.stop()
+
+
+@pytest.fixture
+async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    """The API as the platform's backend calls it (bearer token)."""
+    async with httpx.AsyncClient(base_url=stack.api_url, timeout=60.0,
+                                 headers={"Authorization": f"Bearer {stack.settings.api.backend_token}"}) as client:
+        yield client
+
+
+@pytest.fixture
+async def temporal(stack: Stack) -> Client:
+    """A client of the stack's Temporal server, to check what the API did (and did not) start."""
+    return await connect(stack.settings.temporal)
+
+
+@pytest.fixture
+def stripe_client(stack: Stack) -> Iterator[stripe.StripeClient]:
+    """The Stripe API of the stack's localstripe."""
+    yield stripe.StripeClient(stack.settings.stripe.api_key,
+                              base_addresses={"api": stack.settings.stripe.api_base or ""}, max_network_retries=0)
+
+
+def payment_intents_of(client: stripe.StripeClient, order_id: str) -> list[stripe.PaymentIntent]:
+    """Every PaymentIntent created for an order (filtered on our side: localstripe refuses most list filters)."""
+    found = []
+    for intent in client.v1.payment_intents.list({"limit": 100}).auto_paging_iter():
+        if intent.metadata is not None and intent.metadata.to_dict().get("order_ref") == order_id:
+            found.append(intent)
+    return found
