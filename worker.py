@@ -24,9 +24,9 @@ from activities.notifications import NotificationActivities
 from activities.payments import PaymentActivities
 from activities.registration import RegistrationActivities
 from activities.stores import StoresActivities
-from observability.logs import configure_logging
 from carbuy.settings import Settings
 from carbuy.temporal import connect
+from observability.logs import configure_logging
 from workflows.purchase import PurchaseWorkflow
 
 log = logging.getLogger("carbuy.worker")

@@ -49,7 +49,9 @@ def dev(
     """Start Temporal (UI on 8233), localstripe, the partner sandbox, the worker and the API."""
     from carbuy.devrun import run_dev
 
-    _exit(asyncio.run(run_dev(Settings(), demo=demo, exit_when_done=exit_when_done, plan=plan)))
+    settings = Settings()
+    state_dir = Path(settings.dev.state_dir).resolve()
+    _exit(asyncio.run(run_dev(settings, state_dir, demo=demo, exit_when_done=exit_when_done, plan=plan)))
 
 
 @app.command()

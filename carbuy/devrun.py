@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import time
 from pathlib import Path
@@ -17,10 +16,9 @@ from carbuy.devstack import DevStack, stack_settings
 from carbuy.settings import Settings
 
 
-async def run_dev(base: Settings, *, demo: bool, exit_when_done: bool, plan: FinancingPlan) -> int:
-    """Run the dev stack; the exit code (non-zero when the demo purchase did not complete)."""
+async def run_dev(base: Settings, state_dir: Path, *, demo: bool, exit_when_done: bool, plan: FinancingPlan) -> int:
+    """Run the dev stack with its state under state_dir; the exit code (non-zero when the demo did not complete)."""
     dev = base.dev
-    state_dir = Path(os.path.abspath(dev.state_dir))
     settings = stack_settings(
         base, temporal_port=dev.temporal_port, ui_port=dev.temporal_ui_port, localstripe_port=dev.localstripe_port,
         api_port=base.api.port, sandbox_port=base.sandbox.port, state_dir=state_dir,

@@ -2,8 +2,8 @@
 
 import uvicorn
 
-from observability.logs import configure_logging
 from carbuy.settings import Settings
+from observability.logs import configure_logging
 from starter.app import create_app
 
 

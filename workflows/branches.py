@@ -31,7 +31,11 @@ with workflow.unsafe.imports_passed_through():
 
 
 async def run_branches(p: Purchase) -> None:
-    """Run vehicle, financing and insurance together; the first to fail stops the others."""
+    """Run vehicle, financing and insurance together; when one fails the others stop at their next step.
+
+    Siblings are not cancelled mid-activity: a step in flight finishes and records its undo first, so
+    compensation never misses what a partner already did.
+    """
     p.tracker.start_branches({
         Branch.VEHICLE: PurchaseStage.ALLOCATION,
         Branch.FINANCING: PurchaseStage.FINANCING,
@@ -40,12 +44,13 @@ async def run_branches(p: Purchase) -> None:
     coros: list[Coroutine[Any, Any, None]] = [vehicle(p), financing(p), insurance(p)]
     tasks = [asyncio.create_task(c) for c in coros]
     await workflow.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-    failed = next((t for t in tasks if t.done() and not t.cancelled() and t.exception() is not None), None)
-    if failed is not None:
-        for task in tasks:
-            task.cancel()
-        await workflow.wait(tasks)
-        raise failed.exception()  # type: ignore[misc]
+    failed = next((t for t in tasks if t.done() and t.exception() is not None), None)
+    if failed is None:
+        return
+    error = failed.exception()
+    p.stop_reason = str(error)
+    await workflow.wait(tasks)
+    raise error  # type: ignore[misc]
 
 
 async def vehicle(p: Purchase) -> None:

@@ -86,6 +86,7 @@ class Purchase:
         self.balance: Payment | None = None
         self.handover: HandoverInput | None = None
         self.cancel_reason: str | None = None
+        self.stop_reason: str | None = None
         self.payment_attempts: dict[str, int] = {}
         self.events: dict[str, PartnerEvent] = {}
 
@@ -105,22 +106,29 @@ class Purchase:
         wanted = {t.value for t in types}
         return next((e for e in self.events.values() if e.reference == reference and e.type in wanted), None)
 
+    @property
+    def stopping(self) -> bool:
+        """Whether the purchase must stop at its next step (a cancellation, or a failed sibling branch)."""
+        return self.cancel_reason is not None or self.stop_reason is not None
+
     def checkpoint(self) -> None:
-        """Stop here if the customer asked to cancel."""
+        """Stop here if the purchase was cancelled or a sibling branch failed."""
         if self.cancel_reason is not None:
-            raise PurchaseEnded(f"cancelled by the customer: {self.cancel_reason}")
+            raise PurchaseEnded(f"cancelled: {self.cancel_reason}")
+        if self.stop_reason is not None:
+            raise PurchaseEnded(f"stopped: {self.stop_reason}")
 
     async def wait(self, what: str, ready: Callable[[], bool], deadline: timedelta | None, *, expires: bool) -> bool:
         """Wait until ready (or a cancellation); at the deadline either expire (False) or note the breach."""
         wait = self.tracker.waiting(what, deadline)
         try:
             try:
-                await workflow.wait_condition(lambda: ready() or self.cancel_reason is not None, timeout=deadline)
+                await workflow.wait_condition(lambda: ready() or self.stopping, timeout=deadline)
             except TimeoutError:
                 if expires:
                     return False
                 self.tracker.note(f"SLA breached: waiting for {what} since {wait.since.isoformat()}")
-                await workflow.wait_condition(lambda: ready() or self.cancel_reason is not None)
+                await workflow.wait_condition(lambda: ready() or self.stopping)
         finally:
             self.tracker.done_waiting(wait)
         self.checkpoint()

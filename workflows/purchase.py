@@ -45,7 +45,17 @@ class PurchaseWorkflow:
 
     @workflow.run
     async def run(self, input: PurchaseInput) -> PurchaseResult:
-        """Walk every stage; on expiry, cancellation or refusal run the recorded undos in reverse."""
+        """Walk every stage; a cancellation of the workflow itself compensates like a customer's."""
+        walk = asyncio.create_task(self._walk())
+        try:
+            return await asyncio.shield(walk)
+        except asyncio.CancelledError:
+            # let the step in flight finish and record its undo; the walk compensates at its next checkpoint
+            self.p.cancel_reason = self.p.cancel_reason or "the workflow was cancelled"
+            await walk
+            raise
+
+    async def _walk(self) -> PurchaseResult:
         p = self.p
         p.tracker.note(f"order placed: {p.order.model}, plan {p.plan.value}, {p.order.city}")
         p.tracker.publish()
@@ -64,9 +74,6 @@ class PurchaseWorkflow:
             if refused is None:
                 raise
             return await self._compensate(f"refused: {refused.message}", partner_refused=True)
-        except asyncio.CancelledError:
-            await self._compensate("the workflow was cancelled", partner_refused=False)
-            raise
         await p.notify("purchase_completed")
         p.tracker.end(PurchaseState.COMPLETED, PurchaseStage.COMPLETED)
         return self._result()

@@ -5,7 +5,6 @@ Asynchronous answers come back the way the starter's webhook delivers them: as p
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,26 +35,21 @@ class FakePartners:
     calls: list[tuple[str, Any]] = field(default_factory=list)
     charges: dict[str, a.ChargeResult] = field(default_factory=dict)
     declined_cards: set[str] = field(default_factory=lambda: {"pm_card_chargeDeclined"})
-    callback_delay_s: float = 0.01
-    store_calls_back: bool = True
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def names(self) -> list[str]:
         """The activity names called, in order."""
         return [name for name, _ in self.calls]
 
-    def _later(self, workflow_id: str, institution: str, type: PartnerEventType, reference: str,
-               **data: str | int | bool | None) -> None:
+    async def _callback(self, workflow_id: str, institution: str, type: PartnerEventType, reference: str,
+                        **data: str | int | bool | None) -> None:
+        """Deliver a partner's answer as the webhook would, before the request returns.
+
+        The purchase matches answers to requests by reference, so the order does not matter; answering
+        before returning keeps the time-skipping clock from jumping past a callback still in flight.
+        """
         event = PartnerEvent(event_id=_id("evt"), institution=institution,  # type: ignore[arg-type]
                              type=type.value, reference=reference, occurred_at=datetime.now(UTC), data=data)
-
-        async def send() -> None:
-            await asyncio.sleep(self.callback_delay_s)
-            await self.client.get_workflow_handle(workflow_id).signal(Signal.PARTNER_EVENT, event)
-
-        task = asyncio.get_running_loop().create_task(send())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        await self.client.get_workflow_handle(workflow_id).signal(Signal.PARTNER_EVENT, event)
 
     def _record(self, name: str, arg: Any) -> str:
         self.calls.append((name, arg))
@@ -88,8 +82,8 @@ class FakePartners:
         wf = self._record(a.Activity.RESERVE_VEHICLE, input)
         reservation = _id("res")
         if "no_stock" in self.scenarios:
-            self._later(wf, "inventory", PartnerEventType.VEHICLE_ALLOCATED, reservation, vin="LGBH52E09PY000002",
-                        warehouse="Guangzhou-Panyu")
+            await self._callback(wf, "inventory", PartnerEventType.VEHICLE_ALLOCATED, reservation,
+                                 vin="LGBH52E09PY000002", warehouse="Guangzhou-Panyu")
             return a.ReserveVehicleResult(reservation_id=reservation, status="backordered")
         return a.ReserveVehicleResult(reservation_id=reservation, status="reserved", vin="LGBH52E09PY000001",
                                       warehouse="Guangzhou-Panyu")
@@ -104,10 +98,10 @@ class FakePartners:
         wf = self._record(a.Activity.APPLY_FOR_LOAN, input)
         application = _id("loan")
         if "loan_denied" in self.scenarios:
-            self._later(wf, "lender", PartnerEventType.LOAN_DENIED, application, reason="income too low")
+            await self._callback(wf, "lender", PartnerEventType.LOAN_DENIED, application, reason="income too low")
         else:
             principal = input.vehicle_price_fen - input.down_payment_fen
-            self._later(wf, "lender", PartnerEventType.LOAN_APPROVED, application, principal_fen=principal,
+            await self._callback(wf, "lender", PartnerEventType.LOAN_APPROVED, application, principal_fen=principal,
                         annual_rate_bp=399)
         return a.ApplyForLoanResult(application_id=application, status="pending")
 
@@ -152,9 +146,10 @@ class FakePartners:
     async def book_shipment(self, input: a.BookShipmentInput) -> a.BookShipmentResult:
         wf = self._record(a.Activity.BOOK_SHIPMENT, input)
         shipment = _id("shp")
-        self._later(wf, "carrier", PartnerEventType.SHIPMENT_PICKED_UP, shipment)
-        self._later(wf, "carrier", PartnerEventType.SHIPMENT_ARRIVED, shipment)
-        self._later(wf, "delivery_centre", PartnerEventType.PDI_PASSED, shipment)
+        await self._callback(wf, "carrier", PartnerEventType.SHIPMENT_PICKED_UP, shipment)
+        await self._callback(wf, "carrier", PartnerEventType.SHIPMENT_ARRIVED, shipment)
+        if "slow_pdi" not in self.scenarios:
+            await self._callback(wf, "delivery_centre", PartnerEventType.PDI_PASSED, shipment)
         return a.BookShipmentResult(shipment_id=shipment, carrier="JD Logistics")
 
     @activity.defn(name=a.Activity.CANCEL_SHIPMENT)
@@ -166,7 +161,7 @@ class FakePartners:
     async def submit_registration(self, input: a.SubmitRegistrationInput) -> a.SubmitRegistrationResult:
         wf = self._record(a.Activity.SUBMIT_REGISTRATION, input)
         application = _id("reg")
-        self._later(wf, "registry", PartnerEventType.PLATE_ISSUED, application, plate="粤A·D12345")
+        await self._callback(wf, "registry", PartnerEventType.PLATE_ISSUED, application, plate="粤A·D12345")
         return a.SubmitRegistrationResult(application_id=application, status="pending")
 
     @activity.defn(name=a.Activity.BOOK_FIRST_SERVICE)

@@ -10,7 +10,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from carbuy.contract.activities import Activity, ChargeInput, SendNotificationInput
 from carbuy.contract.order import FinancingPlan, PurchaseMode
-from carbuy.contract.purchase import PurchaseResult, PurchaseStage, PurchaseState
+from carbuy.contract.purchase import PurchaseStage, PurchaseState
 from carbuy.domain.pricing import balance_due_fen
 from tests.factories import purchase_input
 from tests.workflows.driver import buy_until_handover, purchase_worker, start, status, until

@@ -1,0 +1,83 @@
+"""Record the histories the replay test replays: `python -m tests.workflows.record_histories`.
+
+Run it after an intended, versioned change of PurchaseWorkflow; commit the JSON files it writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from temporalio.client import WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from carbuy.contract.order import FinancingPlan
+from carbuy.contract.purchase import CancelInput, PayInput, PurchaseInput, PurchaseResult, Update
+from carbuy.processes import bin_path
+from carbuy.temporal import register_search_attributes
+from tests.factories import purchase_input
+from tests.workflows.driver import (
+    GOOD_CARD,
+    act,
+    buy_until_handover,
+    lock_input,
+    purchase_worker,
+    start,
+    until,
+    waiting_for,
+)
+from tests.workflows.fakes import FakePartners
+from workflows.purchase import PurchaseWorkflow
+
+HISTORIES = Path(__file__).resolve().parents[1] / "histories"
+Handle = WorkflowHandle[PurchaseWorkflow, PurchaseResult]
+
+
+async def _complete(handle: Handle, input: PurchaseInput) -> None:
+    await buy_until_handover(handle, input)
+
+
+async def _cancel_after_lock(handle: Handle, input: PurchaseInput) -> None:
+    await until(handle, waiting_for("deposit"))
+    await act(handle, Update.PAY_DEPOSIT, PayInput(payment_method=GOOD_CARD))
+    await act(handle, Update.LOCK, lock_input(input))
+    await act(handle, Update.CANCEL, CancelInput(reason="changed my mind"))
+
+
+async def _deposit_expires(handle: Handle, input: PurchaseInput) -> None:
+    return None
+
+
+SCENARIOS: dict[str, tuple[PurchaseInput, Callable[[Handle, PurchaseInput], Awaitable[None]]]] = {
+    **{f"completed_{plan.value}": (purchase_input(plan), _complete) for plan in FinancingPlan},
+    "cancelled_after_lock_loan": (purchase_input(FinancingPlan.LOAN), _cancel_after_lock),
+    "expired_before_deposit": (purchase_input(FinancingPlan.FULL), _deposit_expires),
+}
+
+
+async def record() -> None:
+    """Run every scenario on the time-skipping server and save its history as JSON."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=bin_path("temporal-test-server"), data_converter=pydantic_data_converter)
+    await register_search_attributes(env.client, "default", check_existing=False)
+    try:
+        HISTORIES.mkdir(exist_ok=True)
+        for name, (input, drive) in SCENARIOS.items():
+            partners = FakePartners(env.client)
+            async with purchase_worker(env.client, partners) as queue:
+                handle = await start(env.client, queue, input)
+                await drive(handle, input)
+                result = await handle.result()
+            history = await handle.fetch_history()
+            (HISTORIES / f"{name}.json").write_text(history.to_json())
+            print(f"{name}: {result.state.value}, {len(history.events)} events")  # noqa: T201
+    finally:
+        await env.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(record())
+    os._exit(0)

@@ -1,0 +1,29 @@
+"""Saved histories of every plan replay against today's PurchaseWorkflow: a non-deterministic change fails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from workflows.purchase import PurchaseWorkflow
+
+HISTORIES = sorted((Path(__file__).resolve().parents[1] / "histories").glob("*.json"))
+TEXTS = {path.stem: path.read_text() for path in HISTORIES}
+
+
+def test_there_is_a_saved_history_for_every_plan_and_for_compensation() -> None:
+    names = set(TEXTS)
+    assert {"completed_full", "completed_loan", "completed_battery_lease", "completed_loan_battery",
+            "cancelled_after_lock_loan", "expired_before_deposit"} <= names
+
+
+@pytest.mark.parametrize("name", sorted(TEXTS))
+async def test_a_saved_history_replays_without_nondeterminism(name: str) -> None:
+    history = WorkflowHistory.from_json(name, TEXTS[name])
+    replayer = Replayer(workflows=[PurchaseWorkflow], data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+    assert result.replay_failure is None
