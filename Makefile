@@ -1,0 +1,40 @@
+# carbuy: `make demo` runs a purchase end to end on the whole local stack; `make test` installs and tests.
+# Everything installs from PyPI into .venv (uv, pinned by uv.lock); nothing is downloaded at run time.
+
+PYTHON ?= python3
+UV_VERSION ?= 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: install demo dev test lint typecheck clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
+	touch $@
+
+install: $(VENV)/.installed  ## install carbuy and its tools into .venv
+
+demo: install  ## bring the whole stack up and run a demo purchase (Ctrl-C stops everything)
+	$(VENV)/bin/carbuy dev --demo
+
+dev: install  ## bring the whole stack up without a demo
+	$(VENV)/bin/carbuy dev
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+test: install lint  ## lint, then every test tier (unit, activities, workflows, e2e) against real servers
+	$(VENV)/bin/python -m pytest
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .carbuy
