@@ -33,7 +33,7 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-test: install lint  ## lint, then every test tier (unit, activities, workflows, e2e) against real servers
+test: install lint typecheck  ## lint and type-check, then every test tier (unit, activities, workflows, e2e) against real servers
 	$(VENV)/bin/python -m pytest
 
 clean:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from carbuy.contract.purchase import PurchaseStage
@@ -30,6 +32,8 @@ class CallbackReceived(BaseModel):
     purchase_id: str
 
 
-CONFLICT = {409: {"model": Problem, "description": "refused in the purchase's current stage"}}
-NOT_FOUND = {404: {"model": Problem, "description": "no purchase for this order id"}}
-UNAUTHORIZED = {401: {"model": Problem, "description": "missing or wrong bearer token"}}
+Responses = dict[int | str, dict[str, Any]]
+
+CONFLICT: Responses = {409: {"model": Problem, "description": "refused in the purchase's current stage"}}
+NOT_FOUND: Responses = {404: {"model": Problem, "description": "no purchase for this order id"}}
+UNAUTHORIZED: Responses = {401: {"model": Problem, "description": "missing or wrong bearer token"}}

@@ -32,7 +32,7 @@ START_TO_CLOSE = timedelta(seconds=30)
 
 async def call(activity: Activity, arg: BaseModel, result_type: type[R], *, summary: str) -> R:
     """Run one activity to completion; transport faults are retried by the policy, refusals raise."""
-    return await workflow.execute_activity(
+    result: R = await workflow.execute_activity(
         activity.value,
         arg,
         result_type=result_type,
@@ -40,6 +40,7 @@ async def call(activity: Activity, arg: BaseModel, result_type: type[R], *, summ
         retry_policy=PARTNER_RETRY,
         summary=summary,
     )
+    return result
 
 
 def refusal(error: BaseException) -> ApplicationError | None:

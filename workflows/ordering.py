@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from temporalio import workflow
 
 from workflows.calls import refusal
@@ -14,7 +16,10 @@ with workflow.unsafe.imports_passed_through():
     from carbuy.contract.purchase import PurchaseStage
 
 
-async def pay(p: Purchase, kind: str, amount_fen: int, attempt: Payment) -> ChargeResult | None:
+PaymentKind = Literal["deposit", "balance"]
+
+
+async def pay(p: Purchase, kind: PaymentKind, amount_fen: int, attempt: Payment) -> ChargeResult | None:
     """Charge a payment the customer submitted; a decline is told to the customer, who may try again.
 
     Each attempt has its own idempotency key: the processor keeps a declined key declined.
@@ -24,7 +29,7 @@ async def pay(p: Purchase, kind: str, amount_fen: int, attempt: Payment) -> Char
         result = await p.act(
             Activity.CHARGE,
             ChargeInput(
-                key=p.key(f"{kind}-{attempt_no}"), order_ref=p.order.order_id, kind=kind,  # type: ignore[arg-type]
+                key=p.key(f"{kind}-{attempt_no}"), order_ref=p.order.order_id, kind=kind,
                 amount_fen=amount_fen, payment_method=attempt.payment_method,
                 description=f"carbuy {kind} for order {p.order.order_id}",
             ),

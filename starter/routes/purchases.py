@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from pydantic import BaseModel
 from temporalio.client import Client
@@ -21,11 +19,11 @@ from carbuy.contract.purchase import (
 )
 from starter.deps import BackendAuth, ClientDep
 from starter.errors import raise_for
-from starter.schemas import CONFLICT, NOT_FOUND, UNAUTHORIZED
+from starter.schemas import CONFLICT, NOT_FOUND, UNAUTHORIZED, Responses
 
 router = APIRouter(prefix="/purchases", tags=["purchases"], dependencies=[BackendAuth],
                    responses={**UNAUTHORIZED, **NOT_FOUND})
-ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
+ACTION_RESPONSES: Responses = {
     **CONFLICT, 422: {"description": "invalid action body, or an action the purchase cannot take"},
 }
 
@@ -35,7 +33,8 @@ async def get_purchase(order_id: str, client: ClientDep) -> PurchaseStatus:
     """Stage, every parallel branch, amounts, what it waits for, and a timeline."""
     handle = client.get_workflow_handle(purchase_workflow_id(order_id))
     try:
-        return await handle.query(Query.STATUS.value, result_type=PurchaseStatus)
+        status: PurchaseStatus = await handle.query(Query.STATUS.value, result_type=PurchaseStatus)
+        return status
     except Exception as err:
         raise_for(err, order_id)
 
@@ -43,7 +42,8 @@ async def get_purchase(order_id: str, client: ClientDep) -> PurchaseStatus:
 async def _act(client: Client, order_id: str, update: Update, arg: BaseModel) -> ActionResult:
     handle = client.get_workflow_handle(purchase_workflow_id(order_id))
     try:
-        return await handle.execute_update(update.value, arg, result_type=ActionResult)
+        result: ActionResult = await handle.execute_update(update.value, arg, result_type=ActionResult)
+        return result
     except Exception as err:
         raise_for(err, order_id)
 
