@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import sys
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Protocol
@@ -81,9 +83,13 @@ async def run(settings: Settings) -> None:
 
 
 def main() -> None:
-    """Entry point of the worker process."""
+    """Entry point of the worker process; exits without interpreter finalisation (sdk-python#300)."""
     configure_logging("worker")
     asyncio.run(run(Settings()))
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
