@@ -84,6 +84,7 @@ class Purchase:
         self.premium = input.quote.premium_fen
         self.deposit: Payment | None = None
         self.balance: Payment | None = None
+        self.balance_open = False
         self.handover: HandoverInput | None = None
         self.cancel_reason: str | None = None
         self.stop_reason: str | None = None

@@ -44,12 +44,14 @@ async def balance(p: Purchase) -> None:
     await p.notify("vehicle_arrived", balance_fen=due, pay_by=f"{pay_by:%Y-%m-%d %H:%M} UTC")
     if due == 0:
         return
+    p.balance_open = True
     while True:
         pending = lambda: p.balance is not None and p.balance.outcome is None  # noqa: E731
         await p.wait("the customer to pay the balance", pending, p.policy.balance_window, expires=False)
         assert p.balance is not None
         result = await pay(p, "balance", due, p.balance)
         if result is not None:
+            p.balance_open = False
             p.record(UndoKind.REFUND_BALANCE, result.payment_intent_id, result.amount_fen)
             p.tracker.enter(PurchaseStage.REGISTRATION)
             p.balance.settled = True

@@ -143,18 +143,25 @@ class PurchaseWorkflow:
                 type=ErrorType.WRONG_STAGE.value,
             )
 
+    async def _answer(self, attempt: Payment) -> ActionResult:
+        """Answer a payment action once it was charged and the purchase moved on, or it was declined."""
+        await workflow.wait_condition(lambda: attempt.answered or self._ended())
+        return ActionResult(accepted=attempt.outcome == "paid", stage=self.p.tracker.stage, message=attempt.message)
+
+    def _require_no_payment_running(self, attempt: Payment | None, what: str) -> None:
+        if attempt is not None and attempt.outcome in (None, "paid"):
+            raise ApplicationError(f"the {what} is already paid or being processed", type=ErrorType.WRONG_STAGE.value)
+
     @workflow.update(name=Update.PAY_DEPOSIT)
     async def pay_deposit(self, input: PayInput) -> ActionResult:
         """Pay the deposit; answers once the charge succeeded or was declined."""
         self.p.deposit = attempt = Payment(payment_method=input.payment_method)
-        await workflow.wait_condition(lambda: attempt.answered or self._ended())
-        return ActionResult(accepted=attempt.outcome == "paid", stage=self.p.tracker.stage, message=attempt.message)
+        return await self._answer(attempt)
 
     @pay_deposit.validator
     def _validate_pay_deposit(self, input: PayInput) -> None:
         self._require(PurchaseStage.DEPOSIT)
-        if self.p.deposit is not None and self.p.deposit.outcome in (None, "paid"):
-            raise ApplicationError("a deposit payment is already being processed", type=ErrorType.WRONG_STAGE.value)
+        self._require_no_payment_running(self.p.deposit, "deposit")
 
     @workflow.update(name=Update.LOCK)
     def lock(self, input: LockInput) -> ActionResult:
@@ -168,6 +175,8 @@ class PurchaseWorkflow:
     @lock.validator
     def _validate_lock(self, input: LockInput) -> None:
         self._require(PurchaseStage.LOCK)
+        if self.p.locked:
+            raise ApplicationError("the order is already locked", type=ErrorType.WRONG_STAGE.value)
         try:
             _check_plan(self.p, input)
         except (ValueError, PricingError) as err:
@@ -177,14 +186,14 @@ class PurchaseWorkflow:
     async def pay_balance(self, input: PayInput) -> ActionResult:
         """Pay the balance; answers once the charge succeeded or was declined."""
         self.p.balance = attempt = Payment(payment_method=input.payment_method)
-        await workflow.wait_condition(lambda: attempt.answered or self._ended())
-        return ActionResult(accepted=attempt.outcome == "paid", stage=self.p.tracker.stage, message=attempt.message)
+        return await self._answer(attempt)
 
     @pay_balance.validator
     def _validate_pay_balance(self, input: PayInput) -> None:
         self._require(PurchaseStage.BALANCE_PAYMENT)
-        if not any(w.what.startswith("the customer to pay the balance") for w in self.p.tracker.waits):
+        if not self.p.balance_open:
             raise ApplicationError("the balance is not due yet", type=ErrorType.WRONG_STAGE.value)
+        self._require_no_payment_running(self.p.balance, "balance")
 
     @workflow.update(name=Update.HANDOVER)
     def handover(self, input: HandoverInput) -> ActionResult:
