@@ -58,6 +58,11 @@ class PartnerClient:
             raise ApplicationError(
                 f"{self.institution}: {detail['reason']}", detail, type=error_type, non_retryable=True
             )
+        if 400 <= response.status_code < 500 and response.status_code not in RETRYABLE_4XX:
+            detail = _error_detail(response)
+            raise ApplicationError(f"{self.institution} rejected the request ({response.status_code}): "
+                                   f"{detail['reason']}", detail, type=ErrorType.PARTNER_REJECTED_REQUEST,
+                                   non_retryable=True)
         response.raise_for_status()
         answer: dict[str, Any] = response.json()
         return answer
@@ -65,6 +70,10 @@ class PartnerClient:
     async def aclose(self) -> None:
         """Close the pooled connections."""
         await self.http.aclose()
+
+
+RETRYABLE_4XX = frozenset({408, 425, 429})
+"""Timeouts and rate limits: worth retrying, unlike a request the partner will never accept."""
 
 
 def _error_detail(response: httpx.Response) -> dict[str, str]:

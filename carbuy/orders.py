@@ -60,4 +60,5 @@ def prepare_purchase(
         pass
     if errors or q is None:
         raise OrderRejected(errors)
-    return PurchaseInput(order=order, quote=q, policy=policy, order_digest=order_digest(order, digest_key))
+    return PurchaseInput(order=order, quote=q, policy=policy, order_digest=order_digest(order, digest_key),
+                         trims=model.trims, colours=model.colours)

@@ -6,11 +6,11 @@ from typing import NoReturn
 
 from fastapi import HTTPException, status
 from fastapi.exceptions import RequestValidationError
-from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from carbuy.contract.purchase import ErrorType
+from carbuy.contract.purchase import STAGE_KEY, ErrorType, purchase_workflow_id
 from carbuy.orders import OrderRejected
 
 _STATUS_OF_TYPE = {
@@ -32,7 +32,7 @@ def not_found(order_id: str) -> PurchaseProblem:
     return PurchaseProblem(status.HTTP_404_NOT_FOUND, f"no purchase for order {order_id!r}")
 
 
-def raise_for(err: Exception, order_id: str) -> NoReturn:
+async def raise_for(err: Exception, order_id: str, client: Client) -> NoReturn:
     """Turn an error from a Temporal call about one purchase into the HTTP error it means."""
     if isinstance(err, WorkflowUpdateFailedError) and isinstance(err.cause, ApplicationError):
         cause = err.cause
@@ -43,11 +43,21 @@ def raise_for(err: Exception, order_id: str) -> NoReturn:
         if err.status == RPCStatusCode.NOT_FOUND and "not found" in err.message.lower():
             raise not_found(order_id) from err
         if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
-            raise PurchaseProblem(status.HTTP_409_CONFLICT, f"the purchase is closed: {err.message}") from err
+            stage = await _closed_stage(client, order_id)
+            raise PurchaseProblem(status.HTTP_409_CONFLICT, f"the purchase is closed: {err.message}", stage) from err
         raise PurchaseProblem(status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal unavailable: {err.message}") from err
     if isinstance(err, WorkflowQueryFailedError):
         raise PurchaseProblem(status.HTTP_503_SERVICE_UNAVAILABLE, f"status unavailable: {err}") from err
     raise err
+
+
+async def _closed_stage(client: Client, order_id: str) -> str | None:
+    """The last stage a closed purchase published (its PurchaseStage search attribute)."""
+    try:
+        description = await client.get_workflow_handle(purchase_workflow_id(order_id)).describe()
+    except RPCError:
+        return None
+    return description.typed_search_attributes.get(STAGE_KEY)
 
 
 def rejected_order(err: OrderRejected) -> RequestValidationError:

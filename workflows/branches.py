@@ -70,7 +70,11 @@ async def vehicle(p: Purchase) -> None:
         allocated = await p.wait_event(
             "the OEM to allocate a VIN", reservation.reservation_id, [E.VEHICLE_ALLOCATED], p.policy.allocation_sla
         )
-        vin, warehouse = str(allocated.data.get("vin")), str(allocated.data.get("warehouse"))
+        given_vin, given_warehouse = allocated.data.get("vin"), allocated.data.get("warehouse")
+        if not isinstance(given_vin, str) or not given_vin or not isinstance(given_warehouse, str):
+            raise PurchaseEnded(f"the OEM's allocation carried no VIN or warehouse: {allocated.data}",
+                                partner_refused=True)
+        vin, warehouse = given_vin, given_warehouse
     p.vin, p.warehouse = vin, warehouse
     p.tracker.note(f"VIN {vin} reserved at {warehouse}")
 
@@ -144,7 +148,7 @@ async def financing(p: Purchase) -> None:
 
 async def insurance(p: Purchase) -> None:
     """Bind the compulsory (and commercial) policy as soon as a VIN is known."""
-    await p.wait("a VIN to insure", lambda: p.vin is not None, None, expires=False)
+    await p.wait("a VIN to insure", lambda: p.vin is not None, p.policy.allocation_sla, expires=False)
     assert p.vin is not None
     policy = await p.act(
         Activity.BIND_POLICY,

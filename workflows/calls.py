@@ -20,6 +20,7 @@ NON_RETRYABLE = [
     ErrorType.PAYMENT_DECLINED.value,
     ErrorType.PARTNER_REFUSED.value,
     ErrorType.PARTNER_CONFLICT.value,
+    ErrorType.PARTNER_REJECTED_REQUEST.value,
 ]
 PARTNER_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -27,17 +28,37 @@ PARTNER_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=1),
     non_retryable_error_types=NON_RETRYABLE,
 )
+"""Forward steps: a partner that is down is waited for (the pending activity shows in the UI)."""
+
+UNDO_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=10,
+    non_retryable_error_types=NON_RETRYABLE,
+)
+"""Undos: bounded (about 6 minutes), so one failing undo cannot keep the others from running."""
+
+NOTIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=10),
+    maximum_attempts=5,
+)
+"""Notifications: a few tries, then the purchase goes on without them."""
+
 START_TO_CLOSE = timedelta(seconds=30)
 
 
-async def call(activity: Activity, arg: BaseModel, result_type: type[R], *, summary: str) -> R:
+async def call(
+    activity: Activity, arg: BaseModel, result_type: type[R], *, summary: str, retry: RetryPolicy = PARTNER_RETRY
+) -> R:
     """Run one activity to completion; transport faults are retried by the policy, refusals raise."""
     result: R = await workflow.execute_activity(
         activity.value,
         arg,
         result_type=result_type,
         start_to_close_timeout=START_TO_CLOSE,
-        retry_policy=PARTNER_RETRY,
+        retry_policy=retry,
         summary=summary,
     )
     return result

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
-from workflows.calls import call
+from workflows.calls import NOTIFY_RETRY, call
 from workflows.saga import Saga, UndoKind
 from workflows.tracker import Tracker
 
@@ -113,7 +113,9 @@ class Purchase:
         return self.cancel_reason is not None or self.stop_reason is not None
 
     def checkpoint(self) -> None:
-        """Stop here if the purchase was cancelled or a sibling branch failed."""
+        """Stop here if the purchase was cancelled or a sibling branch failed (never after handover)."""
+        if self.handed_over:
+            return
         if self.cancel_reason is not None:
             raise PurchaseEnded(f"cancelled: {self.cancel_reason}")
         if self.stop_reason is not None:
@@ -126,10 +128,11 @@ class Purchase:
             try:
                 await workflow.wait_condition(lambda: ready() or self.stopping, timeout=deadline)
             except TimeoutError:
-                if expires:
-                    return False
-                self.tracker.note(f"SLA breached: waiting for {what} since {wait.since.isoformat()}")
-                await workflow.wait_condition(lambda: ready() or self.stopping)
+                if not ready():  # what arrived together with the timer still counts
+                    if expires:
+                        return False
+                    self.tracker.note(f"SLA breached: waiting for {what} since {wait.since.isoformat()}")
+                    await workflow.wait_condition(lambda: ready() or self.stopping)
         finally:
             self.tracker.done_waiting(wait)
         self.checkpoint()
@@ -169,6 +172,7 @@ class Purchase:
                 ),
                 SendNotificationResult,
                 summary=f"notify {template}",
+                retry=NOTIFY_RETRY,
             )
         except ActivityError as err:
             self.tracker.note(f"notification {template} not sent: {err.cause or err}")

@@ -40,11 +40,11 @@ async def balance(p: Purchase) -> None:
         p.tracker.note(f"principal disbursed: {disbursement.amount_fen} fen ({disbursement.disbursement_id})")
     due = balance_due_fen(p.quote, premium_fen=p.premium, loan_principal_fen=p.loan_principal)
     p.tracker.amounts.balance_due = due
-    pay_by = workflow.now() + p.policy.balance_window
-    await p.notify("vehicle_arrived", balance_fen=due, pay_by=f"{pay_by:%Y-%m-%d %H:%M} UTC")
     if due == 0:
         return
     p.balance_open = True
+    pay_by = workflow.now() + p.policy.balance_window
+    await p.notify("vehicle_arrived", balance_fen=due, pay_by=f"{pay_by:%Y-%m-%d %H:%M} UTC")
     while True:
         pending = lambda: p.balance is not None and p.balance.outcome is None  # noqa: E731
         await p.wait("the customer to pay the balance", pending, p.policy.balance_window, expires=False)
@@ -79,9 +79,10 @@ async def registration(p: Purchase) -> None:
     if answer.type == E.REGISTRATION_REJECTED:
         p.tracker.note(f"registration rejected: {answer.data.get('reason')}; waiting for corrected data")
         answer = await p.wait_event(
-            "corrected registration data (ops)", application.application_id, [E.PLATE_ISSUED], None
+            "corrected registration data (ops)", application.application_id, [E.PLATE_ISSUED],
+            p.policy.registration_sla,
         )
-    p.plate = str(answer.data.get("plate"))
+    p.plate = str(answer.data.get("plate") or "")
     p.tracker.note(f"plate issued: {p.plate}")
     await p.notify("plate_issued")
 

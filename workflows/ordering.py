@@ -61,10 +61,10 @@ async def deposit(p: Purchase) -> None:
         result = await pay(p, "deposit", p.quote.deposit_fen, p.deposit)
         if result is not None:
             p.record(UndoKind.REFUND_DEPOSIT, result.payment_intent_id, result.amount_fen)
-            lock_by = workflow.now() + p.policy.lock_window
-            await p.notify("deposit_received", amount_fen=result.amount_fen, lock_by=f"{lock_by:%Y-%m-%d %H:%M} UTC")
             p.tracker.enter(PurchaseStage.LOCK)
             p.deposit.settled = True
+            lock_by = workflow.now() + p.policy.lock_window
+            await p.notify("deposit_received", amount_fen=result.amount_fen, lock_by=f"{lock_by:%Y-%m-%d %H:%M} UTC")
             return
 
 

@@ -8,9 +8,9 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows import branches, delivery, ordering
-from workflows.calls import call, refusal
+from workflows.calls import UNDO_RETRY, call, refusal
 from workflows.context import Payment, Purchase, PurchaseEnded
-from workflows.saga import Undo, UndoKind
+from workflows.saga import UNDO_CALLS, Undo, UndoKind
 
 with workflow.unsafe.imports_passed_through():
     from carbuy.contract import activities as a
@@ -68,20 +68,25 @@ class PurchaseWorkflow:
             await delivery.handover(p)
             await delivery.first_service(p)
         except PurchaseEnded as ended:
-            return await self._compensate(ended.reason, partner_refused=ended.partner_refused)
+            if not p.handed_over:
+                return await self._compensate(ended.reason, waive_fee=ended.partner_refused)
+            p.tracker.note(f"first-service follow-up stopped: {ended.reason}")
         except ActivityError as err:
-            refused = refusal(err)
-            if refused is None:
-                raise
-            return await self._compensate(f"refused: {refused.message}", partner_refused=True)
+            reason = f"refused: {refused.message}" if (refused := refusal(err)) else f"failed: {err.cause or err}"
+            if not p.handed_over:
+                return await self._compensate(reason, waive_fee=True)
+            # the car is the customer's: nothing to undo, a person must finish the step
+            p.tracker.end(PurchaseState.FAILED, PurchaseStage.FAILED, f"after handover, {reason}")
+            return self._result()
         await p.notify("purchase_completed")
         p.tracker.end(PurchaseState.COMPLETED, PurchaseStage.COMPLETED)
         return self._result()
 
-    async def _compensate(self, reason: str, *, partner_refused: bool) -> PurchaseResult:
+    async def _compensate(self, reason: str, *, waive_fee: bool) -> PurchaseResult:
+        """Run the recorded undos; the cancellation fee is kept only when the customer chose to cancel."""
         p = self.p
         p.tracker.end(PurchaseState.COMPENSATING, p.tracker.stage, reason)
-        self._partner_refused = partner_refused
+        self._waive_fee = waive_fee
         failed = await p.saga.compensate(self._undo)
         if failed:
             detail = "; ".join(f"{u.kind.value} {u.reference}: {u.error}" for u in failed)
@@ -95,34 +100,22 @@ class PurchaseWorkflow:
     async def _undo(self, undo: Undo) -> None:
         p, ref, order_ref = self.p, undo.reference, self.p.order.order_id
         key = p.key(f"undo:{undo.kind.value}:{ref}")
-        match undo.kind:
-            case UndoKind.REFUND_DEPOSIT | UndoKind.REFUND_BALANCE:
-                amount = undo.amount_fen
-                if undo.kind is UndoKind.REFUND_DEPOSIT:
-                    amount = cancellation_refund_fen(
-                        deposit_paid_fen=undo.amount_fen, locked=p.locked,
-                        partner_refused=self._partner_refused, fee_fen=p.policy.cancellation_fee_fen,
-                    )
-                if amount > 0:
-                    await call(a.Activity.REFUND, a.RefundInput(key=key, order_ref=order_ref, payment_intent_id=ref,
-                               amount_fen=amount, reason=undo.kind.value), a.RefundResult,
-                               summary=f"{undo.kind.value} {amount} fen")
-                    p.tracker.amounts.refunded += amount
-            case UndoKind.RELEASE_VEHICLE:
-                await call(a.Activity.RELEASE_VEHICLE, a.ReleaseVehicleInput(key=key, order_ref=order_ref,
-                           reservation_id=ref), a.ReleaseVehicleResult, summary="release the VIN")
-            case UndoKind.CANCEL_LOAN:
-                await call(a.Activity.CANCEL_LOAN, a.CancelLoanInput(key=key, order_ref=order_ref,
-                           application_id=ref), a.CancelLoanResult, summary="cancel the loan")
-            case UndoKind.CANCEL_BATTERY_CONTRACT:
-                await call(a.Activity.CANCEL_BATTERY_CONTRACT, a.BatteryContractRef(key=key, order_ref=order_ref,
-                           contract_id=ref), a.BatteryContractResult, summary="cancel the battery lease")
-            case UndoKind.CANCEL_POLICY:
-                await call(a.Activity.CANCEL_POLICY, a.CancelPolicyInput(key=key, order_ref=order_ref,
-                           policy_id=ref), a.CancelPolicyResult, summary="cancel the insurance policy")
-            case UndoKind.CANCEL_SHIPMENT:
-                await call(a.Activity.CANCEL_SHIPMENT, a.CancelShipmentInput(key=key, order_ref=order_ref,
-                           shipment_id=ref), a.CancelShipmentResult, summary="cancel the shipment")
+        if undo.kind in (UndoKind.REFUND_DEPOSIT, UndoKind.REFUND_BALANCE):
+            amount = undo.amount_fen
+            if undo.kind is UndoKind.REFUND_DEPOSIT:
+                amount = cancellation_refund_fen(deposit_paid_fen=undo.amount_fen, locked=p.locked,
+                                                 partner_refused=self._waive_fee, fee_fen=p.policy.cancellation_fee_fen)
+            if amount > 0:
+                refund = a.RefundInput(key=key, order_ref=order_ref, payment_intent_id=ref, amount_fen=amount,
+                                       reason=undo.kind.value)
+                await call(a.Activity.REFUND, refund, a.RefundResult, summary=f"{undo.kind.value} {amount} fen",
+                           retry=UNDO_RETRY)
+                p.tracker.amounts.refunded += amount
+        else:
+            activity, build, result_type, summary = UNDO_CALLS[undo.kind]
+            result = await call(activity, build(key, order_ref, ref), result_type, summary=summary, retry=UNDO_RETRY)
+            if isinstance(result, a.CancelShipmentResult) and result.fee_fen:
+                p.tracker.note(f"carrier charged a cancellation fee of {result.fee_fen} fen")
         p.tracker.note(f"undone: {undo.kind.value} {ref}")
 
     def _ended(self) -> bool:
@@ -134,14 +127,15 @@ class PurchaseWorkflow:
 
     # customer actions (updates with validators: a refused action never reaches history)
 
+    def _refuse(self, message: str, type: ErrorType = ErrorType.WRONG_STAGE) -> ApplicationError:
+        """A refusal that carries the current stage and state (the API answers 409 or 422 with them)."""
+        t = self.p.tracker
+        return ApplicationError(message, {"stage": t.stage.value, "state": t.state.value}, type=type.value)
+
     def _require(self, *stages: PurchaseStage) -> None:
         stage = self.p.tracker.stage
         if self.p.tracker.state is not PurchaseState.ACTIVE or stage not in stages:
-            raise ApplicationError(
-                f"not allowed in stage {stage.value} (state {self.p.tracker.state.value})",
-                {"stage": stage.value, "state": self.p.tracker.state.value},
-                type=ErrorType.WRONG_STAGE.value,
-            )
+            raise self._refuse(f"not allowed in stage {stage.value} (state {self.p.tracker.state.value})")
 
     async def _answer(self, attempt: Payment) -> ActionResult:
         """Answer a payment action once it was charged and the purchase moved on, or it was declined."""
@@ -150,7 +144,7 @@ class PurchaseWorkflow:
 
     def _require_no_payment_running(self, attempt: Payment | None, what: str) -> None:
         if attempt is not None and attempt.outcome in (None, "paid"):
-            raise ApplicationError(f"the {what} is already paid or being processed", type=ErrorType.WRONG_STAGE.value)
+            raise self._refuse(f"the {what} is already paid or being processed")
 
     @workflow.update(name=Update.PAY_DEPOSIT)
     async def pay_deposit(self, input: PayInput) -> ActionResult:
@@ -176,11 +170,11 @@ class PurchaseWorkflow:
     def _validate_lock(self, input: LockInput) -> None:
         self._require(PurchaseStage.LOCK)
         if self.p.locked:
-            raise ApplicationError("the order is already locked", type=ErrorType.WRONG_STAGE.value)
+            raise self._refuse("the order is already locked")
         try:
             _check_plan(self.p, input)
         except (ValueError, PricingError) as err:
-            raise ApplicationError(str(err), type=ErrorType.INVALID_ACTION.value) from None
+            raise self._refuse(str(err), ErrorType.INVALID_ACTION) from None
 
     @workflow.update(name=Update.PAY_BALANCE)
     async def pay_balance(self, input: PayInput) -> ActionResult:
@@ -192,7 +186,7 @@ class PurchaseWorkflow:
     def _validate_pay_balance(self, input: PayInput) -> None:
         self._require(PurchaseStage.BALANCE_PAYMENT)
         if not self.p.balance_open:
-            raise ApplicationError("the balance is not due yet", type=ErrorType.WRONG_STAGE.value)
+            raise self._refuse("the balance is not due yet")
         self._require_no_payment_running(self.p.balance, "balance")
 
     @workflow.update(name=Update.HANDOVER)
@@ -206,7 +200,9 @@ class PurchaseWorkflow:
     def _validate_handover(self, input: HandoverInput) -> None:
         self._require(PurchaseStage.HANDOVER)
         if self.p.handover is not None:
-            raise ApplicationError("a handover decision is already being processed", type=ErrorType.WRONG_STAGE.value)
+            raise self._refuse("a handover decision is already being processed")
+        if self.p.cancel_reason is not None:
+            raise self._refuse("the purchase is being cancelled")
 
     @workflow.update(name=Update.CANCEL)
     def cancel(self, input: CancelInput) -> ActionResult:
@@ -218,8 +214,9 @@ class PurchaseWorkflow:
     def _validate_cancel(self, input: CancelInput) -> None:
         before_handover = [s for s in PurchaseStage if s not in _NOT_CANCELLABLE]
         self._require(*before_handover)
-        if self.p.handed_over or self.p.cancel_reason is not None:
-            raise ApplicationError("already handed over or cancelling", type=ErrorType.WRONG_STAGE.value)
+        accepting = self.p.handover is not None and self.p.handover.accepted
+        if self.p.handed_over or accepting or self.p.cancel_reason is not None:
+            raise self._refuse("the car is handed over, or the purchase is already being cancelled")
 
     @workflow.signal(name=Signal.PARTNER_EVENT)
     def partner_event(self, event: PartnerEvent) -> None:
@@ -244,6 +241,10 @@ _NOT_CANCELLABLE = frozenset({PurchaseStage.FIRST_SERVICE, PurchaseStage.COMPLET
 
 
 def _check_plan(p: Purchase, input: LockInput) -> None:
+    if p.input.trims and input.trim not in p.input.trims:
+        raise ValueError(f"unknown trim {input.trim!r}; choose one of {', '.join(p.input.trims)}")
+    if p.input.colours and input.colour not in p.input.colours:
+        raise ValueError(f"unknown colour {input.colour!r}; choose one of {', '.join(p.input.colours)}")
     if input.financing_plan.mode is not p.order.mode:
         raise ValueError(f"plan {input.financing_plan.value} does not fit mode {p.order.mode.value}")
     if input.financing_plan.has_loan:

@@ -9,6 +9,9 @@ from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
+with workflow.unsafe.imports_passed_through():
+    from carbuy.contract import activities as a
+
 
 class UndoKind(StrEnum):
     """The undo of each step (../shared/domain.md, "Undo of each step")."""
@@ -60,3 +63,31 @@ class Saga:
                 failed.append(undo)
                 workflow.logger.warning("undo %s failed: %s", undo.kind.value, undo.error)
         return failed
+
+
+UndoInput = Callable[[str, str, str], BaseModel]
+"""Builds an undo's activity input from (idempotency key, order ref, partner reference)."""
+
+UNDO_CALLS: dict[UndoKind, tuple[a.Activity, UndoInput, type[BaseModel], str]] = {
+    UndoKind.RELEASE_VEHICLE: (
+        a.Activity.RELEASE_VEHICLE,
+        lambda key, order, ref: a.ReleaseVehicleInput(key=key, order_ref=order, reservation_id=ref),
+        a.ReleaseVehicleResult, "release the VIN"),
+    UndoKind.CANCEL_LOAN: (
+        a.Activity.CANCEL_LOAN,
+        lambda key, order, ref: a.CancelLoanInput(key=key, order_ref=order, application_id=ref),
+        a.CancelLoanResult, "cancel the loan"),
+    UndoKind.CANCEL_BATTERY_CONTRACT: (
+        a.Activity.CANCEL_BATTERY_CONTRACT,
+        lambda key, order, ref: a.BatteryContractRef(key=key, order_ref=order, contract_id=ref),
+        a.BatteryContractResult, "cancel the battery lease"),
+    UndoKind.CANCEL_POLICY: (
+        a.Activity.CANCEL_POLICY,
+        lambda key, order, ref: a.CancelPolicyInput(key=key, order_ref=order, policy_id=ref),
+        a.CancelPolicyResult, "cancel the insurance policy"),
+    UndoKind.CANCEL_SHIPMENT: (
+        a.Activity.CANCEL_SHIPMENT,
+        lambda key, order, ref: a.CancelShipmentInput(key=key, order_ref=order, shipment_id=ref),
+        a.CancelShipmentResult, "cancel the shipment"),
+}
+"""Every undo that is one partner call (refunds need the fee rules and are run by the purchase)."""

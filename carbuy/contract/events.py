@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 
 class PartnerEventType(StrEnum):
@@ -51,6 +51,16 @@ class PartnerCallback(PartnerEvent):
     """The body a partner POSTs to the starter's webhook: an event about one order, signed."""
 
     order_ref: str = Field(min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _type_belongs_to_institution(self) -> "PartnerCallback":
+        try:
+            kind = PartnerEventType(self.type)
+        except ValueError:
+            raise ValueError(f"unknown event type {self.type!r}") from None
+        if INSTITUTION_OF[kind] != self.institution:
+            raise ValueError(f"{self.institution} cannot send {self.type}")
+        return self
 
     def event(self) -> PartnerEvent:
         """The event without the routing field, as the workflow receives it."""

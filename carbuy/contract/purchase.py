@@ -102,6 +102,7 @@ class ErrorType(StrEnum):
     PAYMENT_DECLINED = "PaymentDeclined"
     PARTNER_REFUSED = "PartnerRefused"
     PARTNER_CONFLICT = "PartnerConflict"
+    PARTNER_REJECTED_REQUEST = "PartnerRejectedRequest"
 
 
 class PurchaseInput(BaseModel):
@@ -113,6 +114,8 @@ class PurchaseInput(BaseModel):
     quote: Quote
     policy: PurchasePolicy = Field(default_factory=PurchasePolicy)
     order_digest: str = Field(description="keyed hash of the order body, to refuse a reused order id")
+    trims: tuple[str, ...] = Field(default=(), description="the trims the customer may lock (empty: any)")
+    colours: tuple[str, ...] = Field(default=(), description="the colours the customer may lock (empty: any)")
 
 
 class PurchaseResult(BaseModel):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 VAT_RATE = Decimal("0.13")
 PURCHASE_TAX_RATE = Decimal("0.10")
@@ -11,6 +12,12 @@ NEV_RELIEF_START = date(2026, 1, 1)
 NEV_RELIEF_END = date(2027, 12, 31)
 NEV_RELIEF_SHARE = Decimal("0.5")
 NEV_RELIEF_CAP_FEN = 1_500_000
+MARKET_TIMEZONE = ZoneInfo("Asia/Shanghai")
+
+
+def market_date(moment: datetime) -> date:
+    """The calendar day in China at a moment: the day that decides which tax rules apply."""
+    return moment.astimezone(MARKET_TIMEZONE).date()
 
 
 def round_fen(amount: Decimal) -> int:

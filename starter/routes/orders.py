@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Response, status
 from temporalio.common import (
@@ -23,6 +23,7 @@ from carbuy.contract.purchase import (
     purchase_workflow_id,
 )
 from carbuy.domain.catalogue import DEFAULT_CATALOGUE
+from carbuy.domain.money import market_date
 from carbuy.orders import OrderRejected, prepare_purchase
 from starter.deps import BackendAuth, ClientDep, SettingsDep
 from starter.errors import PurchaseProblem, rejected_order
@@ -46,7 +47,7 @@ async def place_order(order: Order, response: Response, client: ClientDep, setti
     """Validate and price the order, then start its purchase; the same order again returns the same purchase."""
     try:
         input = prepare_purchase(order, catalogue=DEFAULT_CATALOGUE, policy=settings.purchase.policy(),
-                                 digest_key=settings.api.order_digest_key, on=datetime.now().date())
+                                 digest_key=settings.api.order_digest_key, on=market_date(datetime.now(UTC)))
     except OrderRejected as err:
         raise rejected_order(err) from None
     workflow_id = purchase_workflow_id(order.order_id)

@@ -36,7 +36,7 @@ async def get_purchase(order_id: str, client: ClientDep) -> PurchaseStatus:
         status: PurchaseStatus = await handle.query(Query.STATUS.value, result_type=PurchaseStatus)
         return status
     except Exception as err:
-        raise_for(err, order_id)
+        await raise_for(err, order_id, client)
 
 
 async def _act(client: Client, order_id: str, update: Update, arg: BaseModel) -> ActionResult:
@@ -45,7 +45,7 @@ async def _act(client: Client, order_id: str, update: Update, arg: BaseModel) ->
         result: ActionResult = await handle.execute_update(update.value, arg, result_type=ActionResult)
         return result
     except Exception as err:
-        raise_for(err, order_id)
+        await raise_for(err, order_id, client)
 
 
 @router.post("/{order_id}/deposit", responses=ACTION_RESPONSES)

@@ -29,10 +29,11 @@ async def partner_callback(request: Request, client: ClientDep, settings: Settin
     except SignatureError as err:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"bad signature: {err}") from None
     except ValidationError as err:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"bad callback body: {err.error_count()} errors") from None
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in err.errors())
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"bad callback body: {problems}") from None
     workflow_id = purchase_workflow_id(callback.order_ref)
     try:
         await client.get_workflow_handle(workflow_id).signal(Signal.PARTNER_EVENT.value, callback.event())
     except Exception as err:
-        raise_for(err, callback.order_ref)
+        await raise_for(err, callback.order_ref, client)
     return CallbackReceived(delivered=True, purchase_id=workflow_id)

@@ -91,7 +91,7 @@ async def test_an_insurer_refusing_cover_is_a_non_retryable_refusal(
     assert refused.value.details[0]["type"] == "underwriting_refused"
 
 
-async def test_cancelling_an_unknown_policy_is_retried_not_refused(
+async def test_cancelling_an_unknown_policy_is_rejected_without_retrying(
     insurer: InsuranceActivities, sandbox: SandboxControl
 ) -> None:
     order_ref = sandbox.new_order_ref()
@@ -100,5 +100,6 @@ async def test_cancelling_an_unknown_policy_is_retried_not_refused(
         await ActivityEnvironment().run(insurer.cancel_policy, CancelPolicyInput(
             key=f"{order_ref}-cancel", order_ref=order_ref, policy_id="pol_unknown"))
 
-    assert not isinstance(unknown.value, ApplicationError)
+    assert isinstance(unknown.value, ApplicationError)
+    assert unknown.value.non_retryable and unknown.value.type == ErrorType.PARTNER_REJECTED_REQUEST
     assert "404" in str(unknown.value)

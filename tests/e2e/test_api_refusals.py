@@ -134,7 +134,15 @@ async def test_a_lock_with_a_plan_that_does_not_fit_the_mode_is_422_and_the_purc
         "trim": "standard", "colour": "green", "delivery_centre": "NGC-1", "financing_plan": "battery_lease"})
 
     assert bad.status_code == 422 and "does not fit mode" in bad.json()["detail"]
-    status = (await api.get(f"/purchases/{body['order_id']}")).json()
+    gold = await api.post(f"/purchases/{body['order_id']}/lock", json={
+        "trim": "standard", "colour": "gold", "delivery_centre": "NGC-1", "financing_plan": "full"})
+    assert gold.status_code == 422 and "unknown colour" in gold.json()["detail"]
+    assert gold.json()["stage"] == "lock"
+    for _ in range(100):
+        status = (await api.get(f"/purchases/{body['order_id']}")).json()
+        if any("lock" in w["what"] for w in status["waiting_for"]):
+            break
+        await asyncio.sleep(0.1)
     assert status["stage"] == "lock" and any("lock" in w["what"] for w in status["waiting_for"])
 
 
@@ -156,7 +164,12 @@ async def test_a_partner_callback_with_a_bad_signature_is_400_and_delivers_nothi
         signed = await partner.post("/webhooks/partners", content=callback,
                                     headers={SIGNATURE_HEADER: sign(callback, stack.settings.partners.callback_secret)})
 
+        impostor = json.dumps({**json.loads(callback), "institution": "store"}).encode()
+        wrong_sender = await partner.post("/webhooks/partners", content=impostor, headers={
+            SIGNATURE_HEADER: sign(impostor, stack.settings.partners.callback_secret)})
+
     assert forged.status_code == 400 and unsigned.status_code == 400
+    assert wrong_sender.status_code == 400 and "store cannot send loan.approved" in wrong_sender.text
     assert signed.status_code == 200
     signals = [e for e in (await handle.fetch_history()).events
                if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED]

@@ -91,6 +91,9 @@ class FakePartners:
     @activity.defn(name=a.Activity.RELEASE_VEHICLE)
     async def release(self, input: a.ReleaseVehicleInput) -> a.ReleaseVehicleResult:
         self._record(a.Activity.RELEASE_VEHICLE, input)
+        if "release_fails" in self.scenarios:
+            raise ApplicationError("inventory: unknown reservation", type=ErrorType.PARTNER_REJECTED_REQUEST,
+                                   non_retryable=True)
         return a.ReleaseVehicleResult(released=True)
 
     @activity.defn(name=a.Activity.APPLY_FOR_LOAN)
@@ -172,4 +175,7 @@ class FakePartners:
     @activity.defn(name=a.Activity.SEND_NOTIFICATION)
     async def notify(self, input: a.SendNotificationInput) -> a.SendNotificationResult:
         self._record(a.Activity.SEND_NOTIFICATION, input)
+        if "notifier_down" in self.scenarios:
+            raise ApplicationError("notifier: gateway refused the message", type="NotificationRefused",
+                                   non_retryable=True)
         return a.SendNotificationResult(message_id=_id("msg"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -156,3 +157,57 @@ async def test_cancelling_after_handover_is_refused_before_it_reaches_history(ts
     assert "not allowed in stage first_service" in str(refused.value.cause)
     assert after == before
     assert result.state == PurchaseState.COMPLETED
+
+
+async def test_accepting_the_car_and_cancelling_at_once_lets_only_one_through(ts_client: Client) -> None:
+    partners = FakePartners(ts_client)
+    input = purchase_input(FinancingPlan.FULL)
+    async with purchase_worker(ts_client, partners) as queue:
+        handle = await start(ts_client, queue, input)
+        await until(handle, waiting_for("deposit"))
+        await act(handle, Update.PAY_DEPOSIT, PayInput(payment_method=GOOD_CARD))
+        await act(handle, Update.LOCK, lock_input(input))
+        await until(handle, waiting_for("pay the balance"))
+        await act(handle, Update.PAY_BALANCE, PayInput(payment_method=GOOD_CARD))
+        await until(handle, waiting_for("accept the car"))
+        answers = await asyncio.gather(
+            act(handle, Update.HANDOVER, HandoverInput(accepted=True)),
+            act(handle, Update.CANCEL, CancelInput(reason="changed my mind")),
+            return_exceptions=True,
+        )
+        result = await handle.result()
+
+    accepted = [a for a in answers if not isinstance(a, BaseException)]
+    assert len(accepted) == 1
+    if accepted[0].message == "handover accepted":
+        assert result.state == PurchaseState.COMPLETED and _refunds(partners) == []
+    else:
+        assert result.state == PurchaseState.CANCELLED
+
+
+async def test_a_notifier_that_refuses_every_message_does_not_stop_the_purchase(ts_client: Client) -> None:
+    partners = FakePartners(ts_client, scenarios={"notifier_down"})
+    input = purchase_input(FinancingPlan.FULL)
+    async with purchase_worker(ts_client, partners) as queue:
+        handle = await start(ts_client, queue, input)
+        await buy_until_handover(handle, input)
+        result = await handle.result()
+        final = await status(handle)
+    assert result.state == PurchaseState.COMPLETED
+    assert any("notification deposit_received not sent" in e.event for e in final.timeline)
+
+
+async def test_an_undo_that_fails_does_not_stop_the_others_and_the_purchase_ends_failed(ts_client: Client) -> None:
+    partners = FakePartners(ts_client, scenarios={"loan_denied", "release_fails"})
+    input = purchase_input(FinancingPlan.LOAN)
+    async with purchase_worker(ts_client, partners) as queue:
+        handle = await start(ts_client, queue, input)
+        await until(handle, waiting_for("deposit"))
+        await act(handle, Update.PAY_DEPOSIT, PayInput(payment_method=GOOD_CARD))
+        await act(handle, Update.LOCK, lock_input(input))
+        result = await handle.result()
+
+    assert (result.state, result.stage) == (PurchaseState.FAILED, PurchaseStage.FAILED)
+    assert "release_vehicle" in (result.reason or "") and "unknown reservation" in (result.reason or "")
+    assert _refunds(partners) == [input.quote.deposit_fen]  # the deposit refund ran after the failed release
+    assert Activity.CANCEL_LOAN in _undos(partners)
