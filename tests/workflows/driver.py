@@ -79,12 +79,22 @@ def lock_input(input: PurchaseInput, plan: FinancingPlan | None = None) -> LockI
                      commercial_insurance=order.commercial_insurance)
 
 
-async def buy_until_handover(handle: WorkflowHandle[PurchaseWorkflow, PurchaseResult], input: PurchaseInput) -> None:
-    """Pay the deposit, lock, pay the balance and accept the car."""
+async def pay_deposit(handle: WorkflowHandle[PurchaseWorkflow, PurchaseResult]) -> None:
+    """Wait for the deposit stage and pay it with a good card."""
     await until(handle, waiting_for("deposit"))
     paid = await act(handle, Update.PAY_DEPOSIT, PayInput(payment_method=GOOD_CARD))
     assert paid.accepted, paid.message
+
+
+async def pay_and_lock(handle: WorkflowHandle[PurchaseWorkflow, PurchaseResult], input: PurchaseInput) -> None:
+    """Pay the deposit and lock what the order asked for."""
+    await pay_deposit(handle)
     await act(handle, Update.LOCK, lock_input(input))
+
+
+async def buy_until_handover(handle: WorkflowHandle[PurchaseWorkflow, PurchaseResult], input: PurchaseInput) -> None:
+    """Pay the deposit, lock, pay the balance and accept the car."""
+    await pay_and_lock(handle, input)
     await until(handle, waiting_for("pay the balance"))
     balance = await act(handle, Update.PAY_BALANCE, PayInput(payment_method=GOOD_CARD))
     assert balance.accepted, balance.message

@@ -15,19 +15,16 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from carbuy.contract.order import FinancingPlan
-from carbuy.contract.purchase import CancelInput, PayInput, PurchaseInput, PurchaseResult, Update
+from carbuy.contract.purchase import CancelInput, PurchaseInput, PurchaseResult, Update
 from carbuy.processes import bin_path
 from carbuy.temporal import register_search_attributes
 from tests.factories import purchase_input
 from tests.workflows.driver import (
-    GOOD_CARD,
     act,
     buy_until_handover,
-    lock_input,
+    pay_and_lock,
     purchase_worker,
     start,
-    until,
-    waiting_for,
 )
 from tests.workflows.fakes import FakePartners
 from workflows.purchase import PurchaseWorkflow
@@ -41,9 +38,7 @@ async def _complete(handle: Handle, input: PurchaseInput) -> None:
 
 
 async def _cancel_after_lock(handle: Handle, input: PurchaseInput) -> None:
-    await until(handle, waiting_for("deposit"))
-    await act(handle, Update.PAY_DEPOSIT, PayInput(payment_method=GOOD_CARD))
-    await act(handle, Update.LOCK, lock_input(input))
+    await pay_and_lock(handle, input)
     await act(handle, Update.CANCEL, CancelInput(reason="changed my mind"))
 
 

@@ -17,7 +17,8 @@ from tests.workflows.driver import (
     GOOD_CARD,
     act,
     buy_until_handover,
-    lock_input,
+    pay_and_lock,
+    pay_deposit,
     purchase_worker,
     start,
     status,
@@ -60,8 +61,7 @@ async def test_cancelling_before_lock_refunds_the_whole_deposit(ts_client: Clien
     input = purchase_input(FinancingPlan.FULL)
     async with purchase_worker(ts_client, partners) as queue:
         handle = await start(ts_client, queue, input)
-        await until(handle, waiting_for("deposit"))
-        await act(handle, Update.PAY_DEPOSIT, PayInput(payment_method=GOOD_CARD))
+        await pay_deposit(handle)
         await act(handle, Update.CANCEL, CancelInput(reason="changed my mind"))
         result = await handle.result()
     assert result.state == PurchaseState.CANCELLED
@@ -73,8 +73,7 @@ async def test_an_unlocked_order_expires_and_refunds_the_whole_deposit(ts_client
     input = purchase_input(FinancingPlan.FULL)
     async with purchase_worker(ts_client, partners) as queue:
         handle = await start(ts_client, queue, input)
-        await until(handle, waiting_for("deposit"))
-        await act(handle, Update.PAY_DEPOSIT, PayInput(payment_method=GOOD_CARD))
+        await pay_deposit(handle)
         result = await handle.result()
     assert "not locked in time" in (result.reason or "")
     assert _refunds(partners) == [input.quote.deposit_fen]
@@ -87,9 +86,7 @@ async def test_cancelling_after_lock_keeps_the_deposit_as_fee_and_undoes_every_s
     input = purchase_input(FinancingPlan.LOAN_BATTERY)
     async with purchase_worker(ts_client, partners) as queue:
         handle = await start(ts_client, queue, input)
-        await until(handle, waiting_for("deposit"))
-        await act(handle, Update.PAY_DEPOSIT, PayInput(payment_method=GOOD_CARD))
-        await act(handle, Update.LOCK, lock_input(input))
+        await pay_and_lock(handle, input)
         await until(handle, lambda s: all(b.done for b in s.branches if b.branch.value != "vehicle")
                     and any("inspection" in w.what for w in s.waiting_for))
         await act(handle, Update.CANCEL, CancelInput(reason="found a cheaper car"))
@@ -113,9 +110,7 @@ async def test_a_denied_loan_cancels_without_fee_and_refunds_the_whole_deposit(t
     input = purchase_input(FinancingPlan.LOAN)
     async with purchase_worker(ts_client, partners) as queue:
         handle = await start(ts_client, queue, input)
-        await until(handle, waiting_for("deposit"))
-        await act(handle, Update.PAY_DEPOSIT, PayInput(payment_method=GOOD_CARD))
-        await act(handle, Update.LOCK, lock_input(input))
+        await pay_and_lock(handle, input)
         result = await handle.result()
     assert result.state == PurchaseState.CANCELLED and "loan denied" in (result.reason or "")
     assert _refunds(partners) == [input.quote.deposit_fen]
@@ -164,9 +159,7 @@ async def test_accepting_the_car_and_cancelling_at_once_lets_only_one_through(ts
     input = purchase_input(FinancingPlan.FULL)
     async with purchase_worker(ts_client, partners) as queue:
         handle = await start(ts_client, queue, input)
-        await until(handle, waiting_for("deposit"))
-        await act(handle, Update.PAY_DEPOSIT, PayInput(payment_method=GOOD_CARD))
-        await act(handle, Update.LOCK, lock_input(input))
+        await pay_and_lock(handle, input)
         await until(handle, waiting_for("pay the balance"))
         await act(handle, Update.PAY_BALANCE, PayInput(payment_method=GOOD_CARD))
         await until(handle, waiting_for("accept the car"))
@@ -202,9 +195,7 @@ async def test_an_undo_that_fails_does_not_stop_the_others_and_the_purchase_ends
     input = purchase_input(FinancingPlan.LOAN)
     async with purchase_worker(ts_client, partners) as queue:
         handle = await start(ts_client, queue, input)
-        await until(handle, waiting_for("deposit"))
-        await act(handle, Update.PAY_DEPOSIT, PayInput(payment_method=GOOD_CARD))
-        await act(handle, Update.LOCK, lock_input(input))
+        await pay_and_lock(handle, input)
         result = await handle.result()
 
     assert (result.state, result.stage) == (PurchaseState.FAILED, PurchaseStage.FAILED)
