@@ -7,9 +7,10 @@ import asyncio
 import httpx
 import pytest
 import stripe
+from temporalio.client import Client
 
 from carbuy.contract.order import FinancingPlan
-from carbuy.contract.purchase import PurchaseStage
+from carbuy.contract.purchase import STAGE_KEY, STATE_KEY, PurchaseStage, purchase_workflow_id
 from carbuy.demo import DemoCustomer, demo_order
 from tests.e2e.conftest import Stack, payment_intents_of
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.mark.parametrize("plan", [FinancingPlan.LOAN, FinancingPlan.BATTERY_LEASE])
 async def test_an_order_placed_over_http_completes_and_stripe_holds_exactly_its_two_charges(
-    stack: Stack, stripe_client: stripe.StripeClient, plan: FinancingPlan
+    stack: Stack, stripe_client: stripe.StripeClient, temporal: Client, plan: FinancingPlan
 ) -> None:
     lines: list[str] = []
     customer = DemoCustomer(stack.settings, stack.api_url, lines.append)
@@ -36,6 +37,11 @@ async def test_an_order_placed_over_http_completes_and_stripe_holds_exactly_its_
     assert succeeded == sorted([("deposit", 10_000, "cny"), ("balance", expected_balance, "cny")])
     assert final.amounts.paid == 10_000 + expected_balance
     assert final.amounts.balance_due > 0
+    description = await temporal.get_workflow_handle(purchase_workflow_id(order_id)).describe()
+    assert description.typed_search_attributes.get(STAGE_KEY) == "completed"
+    assert description.typed_search_attributes.get(STATE_KEY) == "completed"
+    summary = await description.static_summary() or ""
+    assert order_id in summary and "Li Lei" not in summary and "13800138000" not in summary
 
 
 async def test_the_same_order_placed_twice_is_one_purchase_with_one_deposit_charge(
