@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -25,25 +27,42 @@ async def run_dev(base: Settings, state_dir: Path, *, demo: bool, exit_when_done
         time_scale=dev.demo_time_scale, deadline_floor_s=dev.demo_deadline_floor_s,
     )
     stack = DevStack(settings, state_dir, dev.temporal_port, dev.temporal_ui_port, dev.localstripe_port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # from the start, so Ctrl-C at any moment stops everything
+        loop.add_signal_handler(sig, stop.set)
     typer.echo(f"starting the dev stack (logs in {state_dir / 'logs'}) ...")
     started = time.monotonic()
-    await stack.start()
-    ui = settings.temporal.ui_url
-    typer.echo(f"up in {time.monotonic() - started:.1f}s: API {stack.api_url}/docs, "
-               f"sandbox {settings.partners.base_url}/docs, Temporal UI {ui}")
-    code = 0
     try:
-        if demo:
-            code = await _demo(settings, stack, plan)
+        await stack.start()
+        ui = settings.temporal.ui_url
+        typer.echo(f"up in {time.monotonic() - started:.1f}s: API {stack.api_url}/docs, "
+                   f"sandbox {settings.partners.base_url}/docs, Temporal UI {ui}")
+        code = 0
+        if demo and not stop.is_set():
+            code = await _unless_stopped(_demo(settings, stack, plan), stop, default=1)
             if exit_when_done:
                 return code
-        typer.echo(f"the stack keeps running; Temporal UI: {ui}/namespaces/{settings.temporal.namespace}"
-                   "/workflows -- Ctrl-C stops every process")
-        await _until_interrupted(stack)
+        if not stop.is_set():
+            typer.echo(f"the stack keeps running; Temporal UI: {ui}/namespaces/{settings.temporal.namespace}"
+                       "/workflows -- Ctrl-C stops every process")
+            await _unless_stopped(_watch(stack), stop, default=0)
         return code
     finally:
         stack.stop()
         typer.echo("stopped every process of the dev stack")
+
+
+async def _unless_stopped(work: Coroutine[Any, Any, int], stop: asyncio.Event, *, default: int) -> int:
+    """The work's result, or default if Ctrl-C/SIGTERM came first (the work is then cancelled)."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    return default
 
 
 async def _demo(settings: Settings, stack: DevStack, plan: FinancingPlan) -> int:
@@ -62,14 +81,8 @@ async def _demo(settings: Settings, stack: DevStack, plan: FinancingPlan) -> int
     return 0 if final.stage == PurchaseStage.COMPLETED else 1
 
 
-async def _until_interrupted(stack: DevStack) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    while not stop.is_set():
+async def _watch(stack: DevStack) -> int:
+    """Fail (with the log's tail) as soon as a process of the stack dies."""
+    while True:
         stack.check_alive()
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=2.0)
-        except TimeoutError:
-            continue
+        await asyncio.sleep(2.0)

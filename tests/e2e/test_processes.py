@@ -84,3 +84,24 @@ def test_carbuy_dev_stops_every_process_it_started_on_ctrl_c(tmp_path: Path) -> 
     _, alive = psutil.wait_procs(children, timeout=10)
     assert alive == []
     assert not any(port_in_use(port) for port in ports.values())
+
+
+def test_carbuy_dev_interrupted_while_starting_still_stops_every_process(tmp_path: Path) -> None:
+    env, ports = _dev_env(tmp_path)
+    dev = subprocess.Popen(_carbuy("dev"), env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not port_in_use(ports["TEMPORAL"]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        children = psutil.Process(dev.pid).children(recursive=True)
+        dev.send_signal(signal.SIGINT)
+        output, _ = dev.communicate(timeout=90)
+    finally:
+        if dev.poll() is None:
+            dev.kill()
+    assert dev.returncode == 0, output[-3000:]
+    assert "stopped every process of the dev stack" in output
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == []
+    assert not any(port_in_use(port) for port in ports.values())
