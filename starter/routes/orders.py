@@ -12,6 +12,7 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from carbuy.contract.order import Order
 from carbuy.contract.purchase import (
@@ -40,6 +41,7 @@ DIGEST_MEMO = "order_digest"
     responses={
         200: {"model": OrderAccepted, "description": "the same order had been placed before: the same purchase"},
         409: {"model": Problem, "description": "this order id was used for a different order"},
+        503: {"model": Problem, "description": "Temporal is unreachable: nothing was started, try again"},
         422: {"description": "invalid order: every field error is listed"},
     },
 )
@@ -75,4 +77,6 @@ async def place_order(order: Order, response: Response, client: ClientDep, setti
                                   f"order id {order.order_id!r} was already used for a different order") from None
         response.status_code = status.HTTP_200_OK
         return accepted.model_copy(update={"created": False})
+    except RPCError as err:
+        raise PurchaseProblem(status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal unavailable: {err.message}") from err
     return accepted
