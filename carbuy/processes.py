@@ -65,7 +65,7 @@ class ManagedProcess:
                 raise RuntimeError(f"{self.name} exited early:\n{self.log_tail()}")
             if url is not None and _answers(url):
                 return
-            if port is not None and url is None and _listens(port):
+            if port is not None and url is None and port_in_use(port):
                 return
             time.sleep(0.1)
         raise TimeoutError(f"{self.name} not ready after {timeout_s}s:\n{self.log_tail()}")
@@ -95,10 +95,6 @@ class ManagedProcess:
 
 def port_in_use(port: int) -> bool:
     """Whether something listens on this loopback port."""
-    return _listens(port)
-
-
-def _listens(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
         return sock.connect_ex(("127.0.0.1", port)) == 0

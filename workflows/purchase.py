@@ -86,8 +86,7 @@ class PurchaseWorkflow:
         """Run the recorded undos; the cancellation fee is kept only when the customer chose to cancel."""
         p = self.p
         p.tracker.end(PurchaseState.COMPENSATING, p.tracker.stage, reason)
-        self._waive_fee = waive_fee
-        failed = await p.saga.compensate(self._undo)
+        failed = await p.saga.compensate(lambda undo: self._undo(undo, waive_fee=waive_fee))
         if failed:
             detail = "; ".join(f"{u.kind.value} {u.reference}: {u.error}" for u in failed)
             p.tracker.end(PurchaseState.FAILED, PurchaseStage.FAILED, f"{reason}; undo failed: {detail}")
@@ -97,14 +96,14 @@ class PurchaseWorkflow:
                 await p.notify("purchase_cancelled", reason=reason, refund_fen=p.tracker.amounts.refunded)
         return self._result()
 
-    async def _undo(self, undo: Undo) -> None:
+    async def _undo(self, undo: Undo, *, waive_fee: bool) -> None:
         p, ref, order_ref = self.p, undo.reference, self.p.order.order_id
         key = p.key(f"undo:{undo.kind.value}:{ref}")
         if undo.kind in (UndoKind.REFUND_DEPOSIT, UndoKind.REFUND_BALANCE):
             amount = undo.amount_fen
             if undo.kind is UndoKind.REFUND_DEPOSIT:
                 amount = cancellation_refund_fen(deposit_paid_fen=undo.amount_fen, locked=p.locked,
-                                                 partner_refused=self._waive_fee, fee_fen=p.policy.cancellation_fee_fen)
+                                                 partner_refused=waive_fee, fee_fen=p.policy.cancellation_fee_fen)
             if amount > 0:
                 refund = a.RefundInput(key=key, order_ref=order_ref, payment_intent_id=ref, amount_fen=amount,
                                        reason=undo.kind.value)

@@ -45,10 +45,6 @@ class Saga:
         """Record the undo of a step that just succeeded."""
         self.undos.append(Undo(kind=kind, reference=reference, amount_fen=amount_fen))
 
-    def discard(self, kind: UndoKind, reference: str) -> None:
-        """Forget an undo whose step was undone on purpose (a reallocated VIN, a cancelled shipment)."""
-        self.undos = [u for u in self.undos if not (u.kind == kind and u.reference == reference)]
-
     async def compensate(self, run: Callable[[Undo], Awaitable[None]]) -> list[Undo]:
         """Run every pending undo in reverse; one that fails after its retries does not stop the others."""
         failed: list[Undo] = []

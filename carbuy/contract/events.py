@@ -25,15 +25,18 @@ class PartnerEventType(StrEnum):
     SERVICE_COMPLETED = "service.completed"
 
 
-INSTITUTION_OF: dict[PartnerEventType, str] = {
-    t: ("lender" if t.value.startswith("loan.") else
-        "inventory" if t.value.startswith("inventory.") else
-        "carrier" if t.value.startswith("shipment.") else
-        "delivery_centre" if t.value.startswith("pdi.") else
-        "registry" if t.value.startswith("registration.") else
-        "store")
-    for t in PartnerEventType
+_INSTITUTION_OF_PREFIX = {
+    "inventory": "inventory",
+    "loan": "lender",
+    "shipment": "carrier",
+    "pdi": "delivery_centre",
+    "registration": "registry",
+    "service": "store",
 }
+INSTITUTION_OF: dict[PartnerEventType, str] = {
+    t: _INSTITUTION_OF_PREFIX[t.value.split(".", 1)[0]] for t in PartnerEventType
+}
+"""Which institution may send each event type (a type with an unknown prefix fails at import)."""
 
 
 class PartnerEvent(BaseModel):

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -60,41 +61,26 @@ def test_carbuy_dev_demo_exit_when_done_completes_a_purchase_and_exits_zero(tmp_
     assert not any(port_in_use(port) for port in ports.values())
 
 
-def test_carbuy_dev_stops_every_process_it_started_on_ctrl_c(tmp_path: Path) -> None:
+def _api_healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _interrupt_dev_when(tmp_path: Path, ready: Callable[[dict[str, int]], bool], timeout_s: float,
+                        min_children: int = 0) -> None:
+    """Start `carbuy dev`, send Ctrl-C once ready(ports), and check that it stopped everything it started."""
     env, ports = _dev_env(tmp_path)
     dev = subprocess.Popen(_carbuy("dev"), env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            text=True)
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{ports['API']}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        children = psutil.Process(dev.pid).children(recursive=True)
-        assert len(children) >= 5
-        dev.send_signal(signal.SIGINT)
-        output, _ = dev.communicate(timeout=60)
-    finally:
-        if dev.poll() is None:
-            dev.kill()
-    assert dev.returncode == 0, output[-3000:]
-    assert "stopped every process of the dev stack" in output
-    _, alive = psutil.wait_procs(children, timeout=10)
-    assert alive == []
-    assert not any(port_in_use(port) for port in ports.values())
-
-
-def test_carbuy_dev_interrupted_while_starting_still_stops_every_process(tmp_path: Path) -> None:
-    env, ports = _dev_env(tmp_path)
-    dev = subprocess.Popen(_carbuy("dev"), env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           text=True)
-    try:
-        deadline = time.monotonic() + 30
-        while not port_in_use(ports["TEMPORAL"]) and time.monotonic() < deadline:
+        deadline = time.monotonic() + timeout_s
+        while not ready(ports):
+            assert time.monotonic() < deadline, "carbuy dev never got ready"
             time.sleep(0.05)
         children = psutil.Process(dev.pid).children(recursive=True)
+        assert len(children) >= min_children
         dev.send_signal(signal.SIGINT)
         output, _ = dev.communicate(timeout=90)
     finally:
@@ -105,3 +91,11 @@ def test_carbuy_dev_interrupted_while_starting_still_stops_every_process(tmp_pat
     _, alive = psutil.wait_procs(children, timeout=10)
     assert alive == []
     assert not any(port_in_use(port) for port in ports.values())
+
+
+def test_carbuy_dev_stops_every_process_it_started_on_ctrl_c(tmp_path: Path) -> None:
+    _interrupt_dev_when(tmp_path, lambda ports: _api_healthy(ports["API"]), timeout_s=90, min_children=5)
+
+
+def test_carbuy_dev_interrupted_while_starting_still_stops_every_process(tmp_path: Path) -> None:
+    _interrupt_dev_when(tmp_path, lambda ports: port_in_use(ports["TEMPORAL"]), timeout_s=30)
