@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Self
 
+from sqlalchemy import Engine
 from temporalio import activity
 
+from activities.ledger import record_money
 from activities.partner_http import PartnerClient
 from carbuy.contract.activities import (
     Activity,
@@ -18,6 +20,8 @@ from carbuy.contract.activities import (
     DisburseLoanResult,
 )
 from carbuy.settings import Settings
+from carbuy.store.engines import acquire_engine, release_engine
+from carbuy.store.ledger import Counterparty, LedgerKind, LedgerStore
 
 
 class LenderClient(PartnerClient):
@@ -48,21 +52,27 @@ class LenderClient(PartnerClient):
 class FinancingActivities:
     """Activities on the lender."""
 
-    def __init__(self, client: LenderClient) -> None:
+    def __init__(self, client: LenderClient, ledger: LedgerStore, *, owned_engine: Engine | None = None) -> None:
         self.client = client
+        self.ledger = ledger
+        self._owned_engine = owned_engine
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
-        """Built from the partner settings."""
-        return cls(LenderClient.from_settings(settings))
+        """Built from the partner settings, writing the ledger through the process's shared engine."""
+        engine = acquire_engine(settings.db)
+        return cls(LenderClient.from_settings(settings), LedgerStore(engine), owned_engine=engine)
 
     def all(self) -> list[Callable[..., Any]]:
         """The bound activities to register."""
         return [self.apply_for_loan, self.disburse_loan, self.cancel_loan]
 
     async def aclose(self) -> None:
-        """Close the client."""
+        """Close the client and let go of the engine built by from_settings."""
         await self.client.aclose()
+        if self._owned_engine is not None:
+            release_engine(self._owned_engine)
+            self._owned_engine = None
 
     @activity.defn(name=Activity.APPLY_FOR_LOAN)
     async def apply_for_loan(self, input: ApplyForLoanInput) -> ApplyForLoanResult:
@@ -78,6 +88,8 @@ class FinancingActivities:
         result = await self.client.disburse(input)
         activity.logger.info("lender: order %s disbursement %s of %d fen", input.order_ref,
                              result.disbursement_id, result.amount_fen)
+        await record_money(self.ledger, input, kind=LedgerKind.LOAN_DISBURSED, amount_fen=result.amount_fen,
+                           counterparty=Counterparty.LENDER, reference=result.disbursement_id)
         return result
 
     @activity.defn(name=Activity.CANCEL_LOAN)
@@ -86,4 +98,8 @@ class FinancingActivities:
         result = await self.client.cancel(input)
         activity.logger.info("lender: order %s application %s cancelled, %d fen returned", input.order_ref,
                              input.application_id, result.principal_returned_fen)
+        if result.principal_returned_fen > 0:
+            await record_money(self.ledger, input, kind=LedgerKind.PRINCIPAL_RETURNED,
+                               amount_fen=result.principal_returned_fen, counterparty=Counterparty.LENDER,
+                               reference=input.application_id)
         return result

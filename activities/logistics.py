@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Self
 
+from sqlalchemy import Engine
 from temporalio import activity
 
+from activities.ledger import record_money
 from activities.partner_http import PartnerClient
 from carbuy.contract.activities import (
     Activity,
@@ -16,6 +18,8 @@ from carbuy.contract.activities import (
     CancelShipmentResult,
 )
 from carbuy.settings import Settings
+from carbuy.store.engines import acquire_engine, release_engine
+from carbuy.store.ledger import Counterparty, LedgerKind, LedgerStore
 
 
 class CarrierClient(PartnerClient):
@@ -40,21 +44,27 @@ class CarrierClient(PartnerClient):
 class LogisticsActivities:
     """Activities on the carrier."""
 
-    def __init__(self, client: CarrierClient) -> None:
+    def __init__(self, client: CarrierClient, ledger: LedgerStore, *, owned_engine: Engine | None = None) -> None:
         self.client = client
+        self.ledger = ledger
+        self._owned_engine = owned_engine
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
-        """Built from the partner settings."""
-        return cls(CarrierClient.from_settings(settings))
+        """Built from the partner settings, writing the ledger through the process's shared engine."""
+        engine = acquire_engine(settings.db)
+        return cls(CarrierClient.from_settings(settings), LedgerStore(engine), owned_engine=engine)
 
     def all(self) -> list[Callable[..., Any]]:
         """The bound activities to register."""
         return [self.book_shipment, self.cancel_shipment]
 
     async def aclose(self) -> None:
-        """Close the client."""
+        """Close the client and let go of the engine built by from_settings."""
         await self.client.aclose()
+        if self._owned_engine is not None:
+            release_engine(self._owned_engine)
+            self._owned_engine = None
 
     @activity.defn(name=Activity.BOOK_SHIPMENT)
     async def book_shipment(self, input: BookShipmentInput) -> BookShipmentResult:
@@ -70,4 +80,8 @@ class LogisticsActivities:
         result = await self.client.cancel(input)
         activity.logger.info("carrier: order %s shipment %s cancelled, fee %d fen", input.order_ref,
                              input.shipment_id, result.fee_fen)
+        if result.fee_fen > 0:
+            await record_money(self.ledger, input, kind=LedgerKind.SHIPMENT_CANCELLATION_FEE,
+                               amount_fen=result.fee_fen, counterparty=Counterparty.CARRIER,
+                               reference=input.shipment_id)
         return result

@@ -1,4 +1,4 @@
-"""The SQLModel engine built from DatabaseSettings, table creation and sessions."""
+"""The SQLModel engine built from DatabaseSettings, schema migration and sessions."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, ProgrammingError
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 from carbuy.settings import DatabaseSettings
 
@@ -27,15 +26,11 @@ def make_engine(settings: DatabaseSettings) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def create_all(engine: Engine) -> None:
-    """Create the missing tables; safe to call again and from several processes starting at once."""
-    from carbuy.store import payment_keys  # noqa: F401  (registers the tables on SQLModel.metadata)
+def migrate(engine: Engine) -> None:
+    """Upgrade the schema to the newest Alembic revision; safe to call again and from several processes at once."""
+    from carbuy.store.migrator import upgrade_head
 
-    try:
-        SQLModel.metadata.create_all(engine)
-    except (IntegrityError, ProgrammingError):
-        # Another process created the same table between our check and our CREATE: check again.
-        SQLModel.metadata.create_all(engine)
+    upgrade_head(engine)
 
 
 @contextmanager

@@ -12,15 +12,16 @@ from activities.financing import FinancingActivities
 from carbuy.contract.activities import ApplyForLoanInput, CancelLoanInput, DisburseLoanInput
 from carbuy.contract.events import PartnerEventType as Event
 from carbuy.contract.purchase import ErrorType
-from carbuy.settings import Settings
+from carbuy.settings import DatabaseSettings, Settings
 from tests.fixtures.sandbox import CallbackSink, SandboxControl
 
 PRICE_FEN = 8_990_000
 
 
 @pytest.fixture
-async def lender(sandbox_settings: Settings) -> AsyncIterator[FinancingActivities]:
-    activities = FinancingActivities.from_settings(sandbox_settings)
+async def lender(sandbox_settings: Settings, db_url: str) -> AsyncIterator[FinancingActivities]:
+    settings = sandbox_settings.model_copy(update={"db": DatabaseSettings(url=db_url)})
+    activities = FinancingActivities.from_settings(settings)
     yield activities
     await activities.aclose()
 

@@ -11,13 +11,14 @@ from temporalio.testing import ActivityEnvironment
 from activities.logistics import LogisticsActivities
 from carbuy.contract.activities import BookShipmentInput, CancelShipmentInput
 from carbuy.contract.events import PartnerEventType as Event
-from carbuy.settings import Settings
+from carbuy.settings import DatabaseSettings, Settings
 from tests.fixtures.sandbox import CALLBACK_DELAY_S, CallbackSink, SandboxControl
 
 
 @pytest.fixture
-async def carrier(sandbox_settings: Settings) -> AsyncIterator[LogisticsActivities]:
-    activities = LogisticsActivities.from_settings(sandbox_settings)
+async def carrier(sandbox_settings: Settings, db_url: str) -> AsyncIterator[LogisticsActivities]:
+    settings = sandbox_settings.model_copy(update={"db": DatabaseSettings(url=db_url)})
+    activities = LogisticsActivities.from_settings(settings)
     yield activities
     await activities.aclose()
 

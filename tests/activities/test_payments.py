@@ -17,7 +17,8 @@ from carbuy.contract.activities import ChargeInput, RefundInput
 from carbuy.contract.purchase import ErrorType
 from carbuy.processes import free_port
 from carbuy.settings import DatabaseSettings, Settings, StripeSettings
-from carbuy.store.db import create_all, make_engine
+from carbuy.store.db import make_engine, migrate
+from carbuy.store.ledger import LedgerStore
 from carbuy.store.payment_keys import PaymentKeyCreate, PaymentKeyStore, PaymentObjectType
 from carbuy.stripe_cards import DECLINED_CARD, DECLINED_ON_CHARGE_CARD, GOOD_CARD, create_test_payment_method
 
@@ -28,7 +29,7 @@ DEPOSIT_FEN = 10_000
 def engine(db_url: str) -> Iterator[Engine]:
     """The test's own database, with its tables."""
     engine = make_engine(DatabaseSettings(url=db_url))
-    create_all(engine)
+    migrate(engine)
     yield engine
     engine.dispose()
 
@@ -44,7 +45,9 @@ async def gateway(stripe_settings: StripeSettings) -> AsyncIterator[StripeGatewa
 @pytest.fixture
 async def payments(stripe_settings: StripeSettings, engine: Engine) -> AsyncIterator[PaymentActivities]:
     """The activities under test, on the test's database."""
-    activities = PaymentActivities(gateway=StripeGateway(stripe_settings), keys=PaymentKeyStore(engine))
+    activities = PaymentActivities(
+        gateway=StripeGateway(stripe_settings), keys=PaymentKeyStore(engine), ledger=LedgerStore(engine)
+    )
     yield activities
     await activities.aclose()
 
@@ -78,6 +81,7 @@ def refund_input(charge: ChargeInput, payment_intent_id: str, *, amount_fen: int
     return RefundInput(
         key=f"{charge.key}:refund:{step}",
         order_ref=charge.order_ref,
+        kind="deposit",
         payment_intent_id=payment_intent_id,
         amount_fen=amount_fen,
         reason="customer request",

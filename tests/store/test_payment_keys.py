@@ -8,49 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, text
-from sqlalchemy.exc import OperationalError
-from sqlmodel import create_engine, select
+from sqlalchemy import Engine, func
+from sqlmodel import select
 
 from carbuy.settings import DatabaseSettings
-from carbuy.store.db import create_all, make_engine, session_scope
+from carbuy.store.db import make_engine, migrate, session_scope
 from carbuy.store.payment_keys import PaymentKey, PaymentKeyCreate, PaymentObjectType, get_by_key, record
-
-POSTGRES_USERS = ("root", "postgres")
-POSTGRES_SERVER = "127.0.0.1:5432/test"
-
-
-def postgres_url() -> str | None:
-    """A URL of the local PostgreSQL test database that answers, trying the usual users."""
-    for user in POSTGRES_USERS:
-        url = f"postgresql+psycopg://{user}@{POSTGRES_SERVER}"
-        probe = create_engine(url, connect_args={"connect_timeout": 3})
-        try:
-            with probe.connect():
-                return url
-        except OperationalError:
-            continue
-        finally:
-            probe.dispose()
-    return None
-
-
-@pytest.fixture(scope="module")
-def postgres_schema_url() -> Iterator[str]:
-    """The PostgreSQL test database, confined to a schema of its own that is dropped afterwards."""
-    url = postgres_url()
-    if url is None:
-        pytest.skip(f"no PostgreSQL answers at {POSTGRES_SERVER} as {' or '.join(POSTGRES_USERS)}")
-    schema = f"carbuy_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{url}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -61,8 +24,8 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     else:
         url = request.getfixturevalue("postgres_schema_url")
     engine = make_engine(DatabaseSettings(url=url))
-    create_all(engine)
-    create_all(engine)
+    migrate(engine)
+    migrate(engine)
     yield engine
     engine.dispose()
 
