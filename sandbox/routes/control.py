@@ -14,7 +14,8 @@ from sandbox.deps import DispatcherDep, StateDep
 from sandbox.errors import BAD_REQUEST, NOT_FOUND, NotFound
 from sandbox.faults import InstitutionFaults
 from sandbox.scenarios import Scenario
-from sandbox.state import CallbackRecord, RequestRecord, SandboxConfig
+from sandbox.settlements import PlantedLine, PlantedLineCreate, SettlementLine, planted_line
+from sandbox.state import CallbackRecord, RequestRecord, SandboxConfig, new_id
 
 Institution = Literal["lender", "battery", "insurer", "registry", "inventory", "carrier", "stores", "notifier"]
 
@@ -90,6 +91,16 @@ async def inject_faults(institution: Institution, body: InstitutionFaults, state
     async with state.lock:
         state.faults.set(institution, body)
     return body
+
+
+@router.post("/lender/settlement-lines", status_code=201, summary="Plant a line in a settlement file",
+             responses=BAD_REQUEST)
+async def plant_settlement_line(body: PlantedLineCreate, state: StateDep) -> SettlementLine:
+    """Add a line to the lender's file of a day (a wrong amount, a movement that never happened, ...)."""
+    async with state.lock:
+        planted = state.add(PlantedLine(id=new_id("adj"), **body.model_dump(exclude={"reference"}),
+                                        reference=body.reference or new_id("adj")))
+    return planted_line(planted)
 
 
 @router.post("/reset", status_code=204, summary="Forget everything")

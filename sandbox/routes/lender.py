@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
+from fastapi import Response
 from pydantic import BaseModel, Field
 
 from carbuy.contract.events import PartnerEventType
@@ -13,6 +15,7 @@ from sandbox.errors import NOT_FOUND, POST_ERRORS, REFUSED, Refused
 from sandbox.routing import IdempotencyKey
 from sandbox.scenarios import Scenario
 from sandbox.schemas import CallbackRequest, OrderRequest, partner_router
+from sandbox.settlements import DisbursementRecord, PrincipalReturn, lines_of, to_csv
 from sandbox.state import PartnerObject, new_id
 
 MIN_DOWN_PAYMENT_BP = 1_500
@@ -90,7 +93,10 @@ def _public(app: LoanApplication) -> LoanApplicationPublic:
 async def apply(
     body: LoanApplicationCreate, state: StateDep, dispatcher: DispatcherDep, _key: IdempotencyKey
 ) -> LoanApplicationPublic:
-    """File an application; loan.approved, loan.denied or loan.documents_required comes back later."""
+    """File an application; loan.approved, loan.denied or loan.documents_required comes back later.
+
+    Posting it again under the same key sends the latest decision again (also one a silent lender held back).
+    """
     if body.down_payment_fen * 10_000 < body.vehicle_price_fen * MIN_DOWN_PAYMENT_BP:
         raise Refused("down_payment_too_low", "the down payment must be at least 15% of the price")
     if body.term_months not in TERMS:
@@ -105,6 +111,8 @@ async def apply(
 
 async def _decide(dispatcher: CallbackDispatcher, app: LoanApplication) -> None:
     state = dispatcher.state
+    # A silent lender records its answers as dropped; replaying the application sends the latest one.
+    send = not state.has(app.order_ref, Scenario.LENDER_SILENT)
     await dispatcher.pause()
     if state.has(app.order_ref, Scenario.LOAN_DOCUMENTS_REQUIRED):
         async with state.lock:
@@ -112,7 +120,8 @@ async def _decide(dispatcher: CallbackDispatcher, app: LoanApplication) -> None:
                 return
             app.status = "documents_required"
         await dispatcher.emit(url=app.callback_url, order_ref=app.order_ref, reference=app.id,
-                              type=PartnerEventType.LOAN_DOCUMENTS_REQUIRED, data={"documents": "proof_of_income"})
+                              type=PartnerEventType.LOAN_DOCUMENTS_REQUIRED, data={"documents": "proof_of_income"},
+                              deliver=send)
         await dispatcher.pause()  # the customer uploads them to the lender directly
     async with state.lock:
         if app.status not in ("submitted", "documents_required"):
@@ -124,12 +133,14 @@ async def _decide(dispatcher: CallbackDispatcher, app: LoanApplication) -> None:
             app.annual_rate_bp = ANNUAL_RATE_BP
     if denied:
         await dispatcher.emit(url=app.callback_url, order_ref=app.order_ref, reference=app.id,
-                              type=PartnerEventType.LOAN_DENIED, data={"reason": "credit score below threshold"})
+                              type=PartnerEventType.LOAN_DENIED, data={"reason": "credit score below threshold"},
+                              deliver=send)
         return
     await dispatcher.emit(
         url=app.callback_url, order_ref=app.order_ref, reference=app.id, type=PartnerEventType.LOAN_APPROVED,
         data={"principal_fen": app.principal_fen, "annual_rate_bp": app.annual_rate_bp,
               "term_months": app.term_months},
+        deliver=send,
     )
 
 
@@ -152,7 +163,9 @@ async def disburse(
         raise Refused("amount_exceeds_principal", "more than the approved principal")
     app.disbursed_fen += body.amount_fen
     app.status = "disbursed"
-    return Disbursement(disbursement_id=new_id("disb"), application_id=app.id, amount_fen=body.amount_fen)
+    made = state.add(DisbursementRecord(id=new_id("disb"), order_ref=app.order_ref, application_id=app.id,
+                                        amount_fen=body.amount_fen))
+    return Disbursement(disbursement_id=made.id, application_id=app.id, amount_fen=body.amount_fen)
 
 
 @router.post("/applications/{application_id}/cancel", summary="Withdraw an application",
@@ -161,4 +174,15 @@ async def cancel(application_id: str, body: OrderRequest, state: StateDep, _key:
     """Withdraw the application; a disbursed principal goes back to the lender."""
     app = state.get(LoanApplication, application_id, order_ref=body.order_ref)
     returned, app.disbursed_fen, app.status = app.disbursed_fen, 0, "cancelled"
+    if returned:
+        state.add(PrincipalReturn(id=new_id("ret"), order_ref=app.order_ref, application_id=app.id,
+                                  amount_fen=returned))
     return LoanCancellation(application_id=app.id, cancelled=True, principal_returned_fen=returned)
+
+
+@router.get("/settlements/{day}.csv", summary="The settlement file of a day", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}, "description": "day,type,reference,application_id,"
+                             "order_ref,amount_fen,occurred_at: every disbursement and return of the day"}})
+async def settlement_file(day: date, state: StateDep) -> Response:
+    """Every disbursement and principal return booked on this Asia/Shanghai day (an empty day: the header)."""
+    return Response("".join(to_csv(lines_of(state, day))), media_type="text/csv")
