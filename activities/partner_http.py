@@ -14,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 
 from carbuy.contract.purchase import ErrorType
 from carbuy.settings import Settings
+from observability.calls import metered
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -44,12 +45,12 @@ class PartnerClient:
     async def post(self, path: str, *, key: str, body: BaseModel | dict[str, Any]) -> dict[str, Any]:
         """POST a JSON body under an idempotency key and return the JSON answer."""
         content = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
-        response = await self.http.post(path, json=content, headers={IDEMPOTENCY_HEADER: key})
-        return self._answer(response)
+        request = self.http.post(path, json=content, headers={IDEMPOTENCY_HEADER: key})
+        return self._answer(await metered(self.institution, request))
 
     async def get(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
         """GET a JSON resource."""
-        return self._answer(await self.http.get(path, params=params))
+        return self._answer(await metered(self.institution, self.http.get(path, params=params)))
 
     def _answer(self, response: httpx.Response) -> dict[str, Any]:
         if response.status_code in (409, 422):
