@@ -56,7 +56,7 @@ async def run_branches(p: Purchase) -> None:
 async def vehicle(p: Purchase) -> None:
     """Reserve a VIN (waiting for stock if needed), ship it to the delivery centre, pass PDI."""
     order = p.order
-    reservation = await p.act(
+    reservation, resend_reservation = await p.act_resendable(
         Activity.RESERVE_VEHICLE,
         ReserveVehicleInput(key=p.key("allocation"), order_ref=order.order_id, model=order.model, trim=p.trim,
                             colour=p.colour, mode=order.mode.value),
@@ -68,7 +68,8 @@ async def vehicle(p: Purchase) -> None:
     if reservation.status == "backordered":
         p.tracker.branch(Branch.VEHICLE, PurchaseStage.ALLOCATION, "no stock: waiting for the OEM")
         allocated = await p.wait_event(
-            "the OEM to allocate a VIN", reservation.reservation_id, [E.VEHICLE_ALLOCATED], p.policy.allocation_sla
+            "the OEM to allocate a VIN", reservation.reservation_id, [E.VEHICLE_ALLOCATED], p.policy.allocation_sla,
+            resend=resend_reservation,
         )
         given_vin, given_warehouse = allocated.data.get("vin"), allocated.data.get("warehouse")
         if not isinstance(given_vin, str) or not given_vin or not isinstance(given_warehouse, str):
@@ -80,23 +81,25 @@ async def vehicle(p: Purchase) -> None:
 
     p.tracker.branch(Branch.VEHICLE, PurchaseStage.LOGISTICS, "shipment booked")
     assert p.delivery_centre is not None and vin is not None and warehouse is not None
-    shipment = await p.act(
+    shipment, resend_shipment = await p.act_resendable(
         Activity.BOOK_SHIPMENT,
         BookShipmentInput(key=p.key("shipment"), order_ref=order.order_id, vin=vin, warehouse=warehouse,
                           delivery_centre=p.delivery_centre),
         BookShipmentResult,
         summary=f"ship {vin} to {p.delivery_centre}",
     )
+    p.shipment_id = shipment.shipment_id
     p.record(UndoKind.CANCEL_SHIPMENT, shipment.shipment_id)
     arrival = await p.wait_event(
         "the car to arrive at the delivery centre", shipment.shipment_id,
-        [E.SHIPMENT_ARRIVED, E.SHIPMENT_DAMAGED], p.policy.logistics_sla,
+        [E.SHIPMENT_ARRIVED, E.SHIPMENT_DAMAGED], p.policy.logistics_sla, resend=resend_shipment,
     )
     if arrival.type == E.SHIPMENT_DAMAGED:
         raise PurchaseEnded(f"vehicle damaged in transit: {arrival.data.get('reason')}", partner_refused=True)
     p.tracker.note("arrived at the delivery centre")
     pdi = await p.wait_event(
-        "the pre-delivery inspection", shipment.shipment_id, [E.PDI_PASSED, E.PDI_FAILED], p.policy.logistics_sla
+        "the pre-delivery inspection", shipment.shipment_id, [E.PDI_PASSED, E.PDI_FAILED], p.policy.logistics_sla,
+        resend=resend_shipment,
     )
     if pdi.type == E.PDI_FAILED:
         raise PurchaseEnded(f"pre-delivery inspection failed: {pdi.data.get('reason')}", partner_refused=True)
@@ -108,7 +111,7 @@ async def financing(p: Purchase) -> None:
     order = p.order
     if p.plan.has_loan:
         assert p.loan_terms is not None
-        application = await p.act(
+        application, resend_application = await p.act_resendable(
             Activity.APPLY_FOR_LOAN,
             ApplyForLoanInput(
                 key=p.key("loan"), order_ref=order.order_id, applicant_name=order.customer.name,
@@ -122,7 +125,7 @@ async def financing(p: Purchase) -> None:
         p.record(UndoKind.CANCEL_LOAN, application.application_id)
         decision = await p.wait_event(
             "the lender's decision", application.application_id,
-            [E.LOAN_APPROVED, E.LOAN_DENIED], p.policy.loan_decision_sla,
+            [E.LOAN_APPROVED, E.LOAN_DENIED], p.policy.loan_decision_sla, resend=resend_application,
         )
         if decision.type == E.LOAN_DENIED:
             raise PurchaseEnded(f"loan denied: {decision.data.get('reason')}", partner_refused=True)

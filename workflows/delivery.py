@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from temporalio import workflow
 
 from workflows.context import Purchase
@@ -37,6 +39,7 @@ async def balance(p: Purchase) -> None:
             DisburseLoanResult,
             summary=f"lender disburses {p.loan_principal} fen",
         )
+        p.disbursed_fen = disbursement.amount_fen
         p.tracker.note(f"principal disbursed: {disbursement.amount_fen} fen ({disbursement.disbursement_id})")
     due = balance_due_fen(p.quote, premium_fen=p.premium, loan_principal_fen=p.loan_principal)
     p.tracker.amounts.balance_due = due
@@ -59,32 +62,47 @@ async def balance(p: Purchase) -> None:
 
 
 async def registration(p: Purchase) -> None:
-    """File the plate registration and wait for the plate (a rejection waits for corrected data)."""
+    """File the plate registration and wait for the plate; a rejection waits for ops to correct the data."""
     p.tracker.enter(PurchaseStage.REGISTRATION)
     assert p.vin is not None and p.policy_id is not None
-    application = await p.act(
-        Activity.SUBMIT_REGISTRATION,
-        SubmitRegistrationInput(
-            key=p.key("registration"), order_ref=p.order.order_id, vin=p.vin, owner_name=p.order.customer.name,
-            owner_id_number=p.order.customer.id_card_number, city=p.order.city, policy_id=p.policy_id,
-            purchase_tax_fen=p.quote.purchase_tax_fen, invoice_number=f"INV-{p.order.order_id}",
-        ),
-        SubmitRegistrationResult,
-        summary=f"register {p.vin} in {p.order.city}",
-    )
-    answer = await p.wait_event(
-        "the registry to issue the plate", application.application_id,
-        [E.PLATE_ISSUED, E.REGISTRATION_REJECTED], p.policy.registration_sla,
-    )
-    if answer.type == E.REGISTRATION_REJECTED:
-        p.tracker.note(f"registration rejected: {answer.data.get('reason')}; waiting for corrected data")
-        answer = await p.wait_event(
-            "corrected registration data (ops)", application.application_id, [E.PLATE_ISSUED],
-            p.policy.registration_sla,
+    owner_name, owner_id_number = p.order.customer.name, p.order.customer.id_card_number
+    for attempt in itertools.count():
+        application, resend = await p.act_resendable(
+            Activity.SUBMIT_REGISTRATION,
+            SubmitRegistrationInput(
+                key=p.key("registration" if attempt == 0 else f"registration-{attempt}"), order_ref=p.order.order_id,
+                vin=p.vin, owner_name=owner_name, owner_id_number=owner_id_number, city=p.order.city,
+                policy_id=p.policy_id, purchase_tax_fen=p.quote.purchase_tax_fen,
+                invoice_number=f"INV-{p.order.order_id}",
+            ),
+            SubmitRegistrationResult,
+            summary=f"register {p.vin} in {p.order.city}" + (f" (correction {attempt})" if attempt else ""),
         )
+        answer = await p.wait_event(
+            "the registry to issue the plate", application.application_id,
+            [E.PLATE_ISSUED, E.REGISTRATION_REJECTED], p.policy.registration_sla, resend=resend,
+        )
+        if answer.type == E.PLATE_ISSUED:
+            break
+        owner_name, owner_id_number = await _corrected_owner(p, str(answer.data.get("reason")))
     p.plate = str(answer.data.get("plate") or "")
     p.tracker.note(f"plate issued: {p.plate}")
     await p.notify("plate_issued")
+
+
+async def _corrected_owner(p: Purchase, reason: str) -> tuple[str, str]:
+    """Flag the rejection for ops and wait for their corrected owner data (the update ops_correct_registration)."""
+    p.registration_rejected = True
+    why = f"registration rejected: {reason}; ops must correct the data and resubmit"
+    p.tracker.flag("registration", why, workflow.now())
+    await p.notify_ops(why, since=f"{workflow.now():%Y-%m-%d %H:%M}", key=f"registration-{p.breaches}")
+    await p.wait("corrected registration data (ops)", lambda: p.registration_correction is not None,
+                 p.policy.registration_sla, expires=False)
+    correction = p.registration_correction
+    assert correction is not None
+    p.registration_rejected, p.registration_correction = False, None
+    p.tracker.unflag("registration", f"registration data corrected by {correction.operator}")
+    return correction.owner_name, correction.owner_id_number
 
 
 async def handover(p: Purchase) -> None:
@@ -97,8 +115,11 @@ async def handover(p: Purchase) -> None:
         assert p.handover is not None
         if p.handover.accepted:
             break
-        p.tracker.note(f"handover refused: {p.handover.reason}; waiting for the customer to accept")
+        why = f"handover refused: {p.handover.reason}"
+        p.tracker.flag("handover", why, workflow.now())
+        await p.notify_ops(why, since=f"{workflow.now():%Y-%m-%d %H:%M}", key=f"handover-{p.breaches}")
         p.handover = None
+    p.tracker.unflag("handover", "the customer accepted the car")
     p.handed_over = True
     p.saga.undos.clear()
     p.tracker.note("handed over: ownership passed to the customer")

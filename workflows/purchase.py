@@ -5,21 +5,21 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
-from workflows import branches, delivery, ordering
-from workflows.calls import UNDO_RETRY, call, refusal
+from workflows import branches, compensation, delivery, ordering
+from workflows.calls import refusal
 from workflows.context import Payment, Purchase, PurchaseEnded
-from workflows.saga import UNDO_CALLS, Undo, UndoKind
+from workflows.ops_actions import OpsActions
 
 with workflow.unsafe.imports_passed_through():
-    from carbuy.contract import activities as a
-    from carbuy.contract.events import PartnerEvent
+    from carbuy.contract.events import PartnerEvent, ProcessorEvent
     from carbuy.contract.purchase import (
         WORKFLOW_NAME,
         ActionResult,
         CancelInput,
         ErrorType,
+        FailedUndo,
         HandoverInput,
         LockInput,
         PayInput,
@@ -32,11 +32,11 @@ with workflow.unsafe.imports_passed_through():
         Signal,
         Update,
     )
-    from carbuy.domain.pricing import PricingError, cancellation_refund_fen, loan_principal_fen
+    from carbuy.domain.pricing import PricingError, loan_principal_fen
 
 
 @workflow.defn(name=WORKFLOW_NAME)
-class PurchaseWorkflow:
+class PurchaseWorkflow(OpsActions):
     """A durable saga over every institution a car purchase touches."""
 
     @workflow.init
@@ -69,53 +69,25 @@ class PurchaseWorkflow:
             await delivery.first_service(p)
         except PurchaseEnded as ended:
             if not p.handed_over:
-                return await self._compensate(ended.reason, waive_fee=ended.partner_refused)
+                await compensation.compensate(p, ended.reason, waive_fee=ended.partner_refused)
+                return self._result()
             p.tracker.note(f"first-service follow-up stopped: {ended.reason}")
         except ActivityError as err:
             reason = f"refused: {refused.message}" if (refused := refusal(err)) else f"failed: {err.cause or err}"
             if not p.handed_over:
-                return await self._compensate(reason, waive_fee=True)
+                await compensation.compensate(p, reason, waive_fee=True)
+                return self._result()
             # the car is the customer's: nothing to undo, a person must finish the step
+            await compensation.record_outcome(p, "failed")
             p.tracker.end(PurchaseState.FAILED, PurchaseStage.FAILED, f"after handover, {reason}")
+            p.tracker.flag("after-handover", f"a step after handover failed: {reason}", workflow.now())
+            await p.notify_ops(f"a step after handover failed: {reason}", since=f"{workflow.now():%Y-%m-%d %H:%M}",
+                               key="after-handover")
             return self._result()
         await p.notify("purchase_completed")
+        await compensation.record_outcome(p, "completed")
         p.tracker.end(PurchaseState.COMPLETED, PurchaseStage.COMPLETED)
         return self._result()
-
-    async def _compensate(self, reason: str, *, waive_fee: bool) -> PurchaseResult:
-        """Run the recorded undos; the cancellation fee is kept only when the customer chose to cancel."""
-        p = self.p
-        p.tracker.end(PurchaseState.COMPENSATING, p.tracker.stage, reason)
-        failed = await p.saga.compensate(lambda undo: self._undo(undo, waive_fee=waive_fee))
-        if failed:
-            detail = "; ".join(f"{u.kind.value} {u.reference}: {u.error}" for u in failed)
-            p.tracker.end(PurchaseState.FAILED, PurchaseStage.FAILED, f"{reason}; undo failed: {detail}")
-        else:
-            p.tracker.end(PurchaseState.CANCELLED, PurchaseStage.CANCELLED, reason)
-            if p.deposit is not None and p.deposit.outcome == "paid":
-                await p.notify("purchase_cancelled", reason=reason, refund_fen=p.tracker.amounts.refunded)
-        return self._result()
-
-    async def _undo(self, undo: Undo, *, waive_fee: bool) -> None:
-        p, ref, order_ref = self.p, undo.reference, self.p.order.order_id
-        key = p.key(f"undo:{undo.kind.value}:{ref}")
-        if undo.kind in (UndoKind.REFUND_DEPOSIT, UndoKind.REFUND_BALANCE):
-            amount = undo.amount_fen
-            if undo.kind is UndoKind.REFUND_DEPOSIT:
-                amount = cancellation_refund_fen(deposit_paid_fen=undo.amount_fen, locked=p.locked,
-                                                 partner_refused=waive_fee, fee_fen=p.policy.cancellation_fee_fen)
-            if amount > 0:
-                refund = a.RefundInput(key=key, order_ref=order_ref, payment_intent_id=ref, amount_fen=amount,
-                                       reason=undo.kind.value)
-                await call(a.Activity.REFUND, refund, a.RefundResult, summary=f"{undo.kind.value} {amount} fen",
-                           retry=UNDO_RETRY)
-                p.tracker.amounts.refunded += amount
-        else:
-            activity, build, result_type, summary = UNDO_CALLS[undo.kind]
-            result = await call(activity, build(key, order_ref, ref), result_type, summary=summary, retry=UNDO_RETRY)
-            if isinstance(result, a.CancelShipmentResult) and result.fee_fen:
-                p.tracker.note(f"carrier charged a cancellation fee of {result.fee_fen} fen")
-        p.tracker.note(f"undone: {undo.kind.value} {ref}")
 
     def _ended(self) -> bool:
         return self.p.tracker.state is not PurchaseState.ACTIVE
@@ -125,16 +97,6 @@ class PurchaseWorkflow:
         return PurchaseResult(order_id=self.p.order.order_id, stage=t.stage, state=t.state, reason=t.reason)
 
     # customer actions (updates with validators: a refused action never reaches history)
-
-    def _refuse(self, message: str, type: ErrorType = ErrorType.WRONG_STAGE) -> ApplicationError:
-        """A refusal that carries the current stage and state (the API answers 409 or 422 with them)."""
-        t = self.p.tracker
-        return ApplicationError(message, {"stage": t.stage.value, "state": t.state.value}, type=type.value)
-
-    def _require(self, *stages: PurchaseStage) -> None:
-        stage = self.p.tracker.stage
-        if self.p.tracker.state is not PurchaseState.ACTIVE or stage not in stages:
-            raise self._refuse(f"not allowed in stage {stage.value} (state {self.p.tracker.state.value})")
 
     async def _answer(self, attempt: Payment) -> ActionResult:
         """Answer a payment action once it was charged and the purchase moved on, or it was declined."""
@@ -163,6 +125,7 @@ class PurchaseWorkflow:
         p.trim, p.colour, p.delivery_centre = input.trim, input.colour, input.delivery_centre
         p.plan, p.loan_terms, p.commercial_insurance = input.financing_plan, input.loan, input.commercial_insurance
         p.locked = True
+        p.tracker.locked(plan=p.plan.value, delivery_centre=p.delivery_centre)
         return ActionResult(accepted=True, stage=p.tracker.stage, message="order locked")
 
     @lock.validator
@@ -211,17 +174,20 @@ class PurchaseWorkflow:
 
     @cancel.validator
     def _validate_cancel(self, input: CancelInput) -> None:
-        before_handover = [s for s in PurchaseStage if s not in _NOT_CANCELLABLE]
-        self._require(*before_handover)
-        accepting = self.p.handover is not None and self.p.handover.accepted
-        if self.p.handed_over or accepting or self.p.cancel_reason is not None:
-            raise self._refuse("the car is handed over, or the purchase is already being cancelled")
+        self._require_cancellable()
 
     @workflow.signal(name=Signal.PARTNER_EVENT)
     def partner_event(self, event: PartnerEvent) -> None:
         """A partner's asynchronous answer (duplicates by event id are ignored)."""
         if self.p.receive(event):
-            self.p.tracker.note(f"{event.institution}: {event.type}")
+            self.p.tracker.partner_answered(f"{event.institution}: {event.type}")
+
+    @workflow.signal(name=Signal.PROCESSOR_EVENT)
+    def processor_event(self, event: ProcessorEvent) -> None:
+        """The payment processor's own word on a charge or refund (duplicates by event id are ignored)."""
+        if event.event_id not in self.p.processor_events:
+            self.p.processor_events.add(event.event_id)
+            self.p.tracker.note(f"processor: {event.type} {event.object_id} ({event.amount_fen} fen)")
 
     @workflow.query(name=Query.STATUS)
     def status(self) -> PurchaseStatus:
@@ -231,12 +197,10 @@ class PurchaseWorkflow:
             order_id=p.order.order_id, stage=t.stage, state=t.state, model=p.order.model, city=p.order.city,
             mode=p.order.mode, financing_plan=p.plan, delivery_centre=p.delivery_centre, vin=p.vin, plate=p.plate,
             amounts=t.amounts, branches=list(t.branches.values()), waiting_for=list(t.waits),
-            timeline=list(t.timeline), reason=t.reason,
+            timeline=list(t.timeline), reason=t.reason, attention=t.attention_status(),
+            failed_undos=[FailedUndo(kind=u.kind.value, reference=u.reference, amount_fen=u.amount_fen,
+                                     error=u.error or "") for u in p.saga.failed()],
         )
-
-
-_NOT_CANCELLABLE = frozenset({PurchaseStage.FIRST_SERVICE, PurchaseStage.COMPLETED, PurchaseStage.CANCELLED,
-                              PurchaseStage.FAILED})
 
 
 def _check_plan(p: Purchase, input: LockInput) -> None:

@@ -9,6 +9,8 @@ from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
+from workflows import metrics
+
 with workflow.unsafe.imports_passed_through():
     from carbuy.contract import activities as a
 
@@ -33,6 +35,7 @@ class Undo(BaseModel):
     amount_fen: int = 0
     done: bool = False
     error: str | None = None
+    resolution: str | None = None
 
 
 class Saga:
@@ -45,6 +48,14 @@ class Saga:
         """Record the undo of a step that just succeeded."""
         self.undos.append(Undo(kind=kind, reference=reference, amount_fen=amount_fen))
 
+    def failed(self) -> list[Undo]:
+        """The undos that ran and failed, and are not resolved yet."""
+        return [u for u in self.undos if not u.done and u.error is not None]
+
+    def find_failed(self, kind: str, reference: str) -> Undo | None:
+        """A failed undo by its kind and partner reference."""
+        return next((u for u in self.failed() if u.kind.value == kind and u.reference == reference), None)
+
     async def compensate(self, run: Callable[[Undo], Awaitable[None]]) -> list[Undo]:
         """Run every pending undo in reverse; one that fails after its retries does not stop the others."""
         failed: list[Undo] = []
@@ -53,10 +64,12 @@ class Saga:
                 continue
             try:
                 await run(undo)
-                undo.done = True
+                undo.done, undo.error = True, None
+                metrics.compensation_ran(undo.kind.value, ok=True)
             except ActivityError as err:
                 undo.error = str(err.cause or err)
                 failed.append(undo)
+                metrics.compensation_ran(undo.kind.value, ok=False)
                 workflow.logger.warning("undo %s failed: %s", undo.kind.value, undo.error)
         return failed
 

@@ -33,6 +33,8 @@ class Activity(StrEnum):
     SUBMIT_REGISTRATION = "submit_registration"
     BOOK_FIRST_SERVICE = "book_first_service"
     SEND_NOTIFICATION = "send_notification"
+    RECORD_CANCELLATION_FEE = "record_cancellation_fee"
+    RECORD_PURCHASE_OUTCOME = "record_purchase_outcome"
 
 
 class Keyed(BaseModel):
@@ -65,6 +67,7 @@ class ChargeResult(BaseModel):
 class RefundInput(Keyed):
     """Refund (part of) a charge; never more than is still refundable."""
 
+    kind: Literal["deposit", "balance"] = Field(description="which charge this refunds (names its ledger row)")
     payment_intent_id: str
     amount_fen: int = Field(gt=0)
     reason: str
@@ -305,7 +308,9 @@ class SendNotificationInput(Keyed):
 
     template: str = Field(description="template name under templates/notifications, without extension")
     channel: Literal["sms", "email"] = "sms"
-    to: str
+    to: str = Field(description="the customer's phone or e-mail; ignored for the ops audience")
+    audience: Literal["customer", "ops"] = Field(
+        default="customer", description="ops messages go to the ops team's address from settings")
     context: dict[str, str | int | None] = Field(default_factory=dict)
 
 

@@ -68,3 +68,13 @@ class PartnerCallback(PartnerEvent):
     def event(self) -> PartnerEvent:
         """The event without the routing field, as the workflow receives it."""
         return PartnerEvent.model_validate(self.model_dump(exclude={"order_ref"}))
+
+
+class ProcessorEvent(BaseModel):
+    """An event from the payment processor (Stripe webhook) about a purchase's payment, delivered as a signal."""
+
+    event_id: str = Field(min_length=1, max_length=255, description="the processor's event id (evt_…)")
+    type: str = Field(min_length=1, max_length=100, description="e.g. payment_intent.succeeded, charge.refunded")
+    object_id: str = Field(description="the object the event is about (pi_…, ch_…)")
+    amount_fen: int | None = Field(default=None, description="the object's amount, when it has one")
+    occurred_at: datetime

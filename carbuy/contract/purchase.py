@@ -76,6 +76,7 @@ class Signal(StrEnum):
     """Signal names."""
 
     PARTNER_EVENT = "partner_event"
+    PROCESSOR_EVENT = "processor_event"
 
 
 class Update(StrEnum):
@@ -171,6 +172,8 @@ class Wait(BaseModel):
     what: str
     since: datetime
     deadline: datetime | None = None
+    retryable: bool = Field(default=False, description="an ops retry re-sends the partner request this waits on")
+    breached: bool = Field(default=False, description="the deadline passed and the purchase waits on (SLA)")
 
 
 class TimelineEntry(BaseModel):
@@ -204,6 +207,23 @@ class Amounts(BaseModel):
     refunded: int = 0
 
 
+class Attention(BaseModel):
+    """Why a purchase needs a person, since when (part of the status query)."""
+
+    needed: bool = False
+    since: datetime | None = None
+    reasons: list[str] = Field(default_factory=list)
+
+
+class FailedUndo(BaseModel):
+    """An undo that still failed after its retries (part of the status query)."""
+
+    kind: str
+    reference: str
+    amount_fen: int
+    error: str
+
+
 class PurchaseStatus(BaseModel):
     """The status query's answer."""
 
@@ -222,3 +242,5 @@ class PurchaseStatus(BaseModel):
     waiting_for: list[Wait]
     timeline: list[TimelineEntry]
     reason: str | None = None
+    attention: Attention = Field(default_factory=Attention)
+    failed_undos: list[FailedUndo] = Field(default_factory=list)

@@ -5,27 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Response, status
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from carbuy.contract.ops import initial_search_attributes, static_details
 from carbuy.contract.order import Order
-from carbuy.contract.purchase import (
-    STAGE_KEY,
-    STATE_KEY,
-    WORKFLOW_NAME,
-    PurchaseStage,
-    PurchaseState,
-    purchase_workflow_id,
-)
+from carbuy.contract.purchase import WORKFLOW_NAME, purchase_workflow_id
 from carbuy.domain.catalogue import DEFAULT_CATALOGUE
 from carbuy.domain.money import market_date
 from carbuy.orders import OrderRejected, prepare_purchase
+from observability.metrics import order_placed
 from starter.deps import BackendAuth, ClientDep, SettingsDep
 from starter.errors import PurchaseProblem, rejected_order
 from starter.schemas import UNAUTHORIZED, OrderAccepted, Problem
@@ -64,11 +54,9 @@ async def place_order(order: Order, response: Response, client: ClientDep, setti
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             memo={DIGEST_MEMO: input.order_digest},
-            search_attributes=TypedSearchAttributes([
-                SearchAttributePair(STAGE_KEY, PurchaseStage.DEPOSIT.value),
-                SearchAttributePair(STATE_KEY, PurchaseState.ACTIVE.value),
-            ]),
+            search_attributes=initial_search_attributes(order),
             static_summary=f"order {order.order_id}: {order.model}, {order.financing_plan.value}, {order.city}",
+            static_details=static_details(order),
         )
     except WorkflowAlreadyStartedError:
         description = await client.get_workflow_handle(workflow_id).describe()
@@ -79,4 +67,5 @@ async def place_order(order: Order, response: Response, client: ClientDep, setti
         return accepted.model_copy(update={"created": False})
     except RPCError as err:
         raise PurchaseProblem(status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal unavailable: {err.message}") from err
+    order_placed(order.financing_plan.value)
     return accepted

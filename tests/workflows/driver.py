@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from carbuy.contract.order import FinancingPlan
@@ -30,19 +32,34 @@ from workflows.purchase import PurchaseWorkflow
 GOOD_CARD = "pm_card_visa"
 
 
+_started: dict[str, list[WorkflowHandle[PurchaseWorkflow, PurchaseResult]]] = {}
+
+
 @asynccontextmanager
 async def purchase_worker(client: Client, partners: FakePartners) -> AsyncIterator[str]:
-    """A worker on a fresh task queue running PurchaseWorkflow with the fake partners; yields the queue."""
+    """A worker on a fresh task queue running PurchaseWorkflow with the fake partners; yields the queue.
+
+    Purchases still open when the test ends are terminated: on the shared time-skipping server, an open
+    workflow whose worker is gone would hold back the clock of every later test.
+    """
     queue = f"test-{uuid.uuid4()}"
-    async with Worker(client, task_queue=queue, workflows=[PurchaseWorkflow], activities=partners.activities()):
-        yield queue
+    _started[queue] = []
+    try:
+        async with Worker(client, task_queue=queue, workflows=[PurchaseWorkflow], activities=partners.activities()):
+            yield queue
+    finally:
+        for handle in _started.pop(queue):
+            with contextlib.suppress(RPCError):  # it had ended already
+                await handle.terminate("the test ended")
 
 
 async def start(client: Client, queue: str, input: PurchaseInput) -> WorkflowHandle[PurchaseWorkflow, PurchaseResult]:
     """Start the purchase of an order."""
-    return await client.start_workflow(
+    handle = await client.start_workflow(
         PurchaseWorkflow.run, input, id=purchase_workflow_id(input.order.order_id), task_queue=queue
     )
+    _started.setdefault(queue, []).append(handle)
+    return handle
 
 
 async def status(handle: WorkflowHandle[PurchaseWorkflow, PurchaseResult]) -> PurchaseStatus:

@@ -17,6 +17,12 @@ from temporalio.exceptions import ApplicationError
 
 from carbuy.contract import activities as a
 from carbuy.contract.events import PartnerEvent, PartnerEventType
+from carbuy.contract.ledger import (
+    RecordCancellationFeeInput,
+    RecordCancellationFeeResult,
+    RecordPurchaseOutcomeInput,
+    RecordPurchaseOutcomeResult,
+)
 from carbuy.contract.purchase import ErrorType, Signal
 
 _ids = itertools.count(1)
@@ -35,6 +41,7 @@ class FakePartners:
     calls: list[tuple[str, Any]] = field(default_factory=list)
     charges: dict[str, a.ChargeResult] = field(default_factory=dict)
     declined_cards: set[str] = field(default_factory=lambda: {"pm_card_chargeDeclined"})
+    references: dict[str, str] = field(default_factory=dict)
 
     def names(self) -> list[str]:
         """The activity names called, in order."""
@@ -51,6 +58,11 @@ class FakePartners:
                              type=type.value, reference=reference, occurred_at=datetime.now(UTC), data=data)
         await self.client.get_workflow_handle(workflow_id).signal(Signal.PARTNER_EVENT, event)
 
+    def _reference(self, prefix: str, key: str) -> tuple[str, bool]:
+        """The partner's reference for a request key (the same on a resend), and whether it is a resend."""
+        resent = key in self.references
+        return self.references.setdefault(key, _id(prefix)), resent
+
     def _record(self, name: str, arg: Any) -> str:
         self.calls.append((name, arg))
         return activity.info().workflow_id or ""
@@ -61,6 +73,7 @@ class FakePartners:
             self.charge, self.refund, self.reserve, self.release, self.apply_loan, self.disburse, self.cancel_loan,
             self.create_battery, self.activate_battery, self.cancel_battery, self.bind_policy, self.cancel_policy,
             self.book_shipment, self.cancel_shipment, self.submit_registration, self.book_service, self.notify,
+            self.record_fee, self.record_outcome,
         ]
 
     @activity.defn(name=a.Activity.CHARGE)
@@ -80,7 +93,12 @@ class FakePartners:
     @activity.defn(name=a.Activity.RESERVE_VEHICLE)
     async def reserve(self, input: a.ReserveVehicleInput) -> a.ReserveVehicleResult:
         wf = self._record(a.Activity.RESERVE_VEHICLE, input)
-        reservation = _id("res")
+        reservation, resent = self._reference("res", input.key)
+        if "stock_silent" in self.scenarios:
+            if resent:  # the OEM's allocation comes only when asked again
+                await self._callback(wf, "inventory", PartnerEventType.VEHICLE_ALLOCATED, reservation,
+                                     vin="LGBH52E09PY000003", warehouse="Guangzhou-Panyu")
+            return a.ReserveVehicleResult(reservation_id=reservation, status="backordered")
         if "no_stock" in self.scenarios:
             await self._callback(wf, "inventory", PartnerEventType.VEHICLE_ALLOCATED, reservation,
                                  vin="LGBH52E09PY000002", warehouse="Guangzhou-Panyu")
@@ -99,8 +117,10 @@ class FakePartners:
     @activity.defn(name=a.Activity.APPLY_FOR_LOAN)
     async def apply_loan(self, input: a.ApplyForLoanInput) -> a.ApplyForLoanResult:
         wf = self._record(a.Activity.APPLY_FOR_LOAN, input)
-        application = _id("loan")
-        if "loan_denied" in self.scenarios:
+        application, resent = self._reference("loan", input.key)
+        if "lender_silent" in self.scenarios and not resent:
+            pass  # the decision is lost until the request is sent again
+        elif "loan_denied" in self.scenarios:
             await self._callback(wf, "lender", PartnerEventType.LOAN_DENIED, application, reason="income too low")
         else:
             principal = input.vehicle_price_fen - input.down_payment_fen
@@ -163,8 +183,13 @@ class FakePartners:
     @activity.defn(name=a.Activity.SUBMIT_REGISTRATION)
     async def submit_registration(self, input: a.SubmitRegistrationInput) -> a.SubmitRegistrationResult:
         wf = self._record(a.Activity.SUBMIT_REGISTRATION, input)
-        application = _id("reg")
-        await self._callback(wf, "registry", PartnerEventType.PLATE_ISSUED, application, plate="粤A·D12345")
+        application, _ = self._reference("reg", input.key)
+        first = sum(1 for name, _ in self.calls if name == a.Activity.SUBMIT_REGISTRATION) == 1
+        if "registration_rejected" in self.scenarios and first:
+            await self._callback(wf, "registry", PartnerEventType.REGISTRATION_REJECTED, application,
+                                 reason="owner name does not match the id card")
+        else:
+            await self._callback(wf, "registry", PartnerEventType.PLATE_ISSUED, application, plate="粤A·D12345")
         return a.SubmitRegistrationResult(application_id=application, status="pending")
 
     @activity.defn(name=a.Activity.BOOK_FIRST_SERVICE)
@@ -179,3 +204,13 @@ class FakePartners:
             raise ApplicationError("notifier: gateway refused the message", type="NotificationRefused",
                                    non_retryable=True)
         return a.SendNotificationResult(message_id=_id("msg"))
+
+    @activity.defn(name=a.Activity.RECORD_CANCELLATION_FEE)
+    async def record_fee(self, input: RecordCancellationFeeInput) -> RecordCancellationFeeResult:
+        self._record(a.Activity.RECORD_CANCELLATION_FEE, input)
+        return RecordCancellationFeeResult(entry_id=next(_ids), amount_fen=input.amount_fen)
+
+    @activity.defn(name=a.Activity.RECORD_PURCHASE_OUTCOME)
+    async def record_outcome(self, input: RecordPurchaseOutcomeInput) -> RecordPurchaseOutcomeResult:
+        self._record(a.Activity.RECORD_PURCHASE_OUTCOME, input)
+        return RecordPurchaseOutcomeResult(outcome_id=next(_ids), state=input.state)
