@@ -9,7 +9,7 @@ VENV := .venv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install demo dev test lint typecheck clean
+.PHONY: install demo dev test lint typecheck prometheus chromium clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -33,7 +33,13 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-test: install lint typecheck  ## lint and type-check, then every test tier (unit, activities, workflows, e2e) against real servers
+prometheus:  ## install Prometheus and promtool (Debian package) where missing: the alert-rule tests need promtool
+	sh observability/install-prometheus.sh
+
+chromium:  ## install the Debian chromium where missing: the browser test drives it headless (never downloaded)
+	sh tests/e2e/install-chromium.sh
+
+test: install lint typecheck prometheus chromium  ## lint and type-check, then every test tier (unit, activities, workflows, e2e) against real servers
 	$(VENV)/bin/python -m pytest
 
 clean:

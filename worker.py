@@ -21,15 +21,21 @@ from activities.battery import BatteryActivities
 from activities.financing import FinancingActivities
 from activities.insurance import InsuranceActivities
 from activities.inventory import InventoryActivities
+from activities.ledger import LedgerActivities
 from activities.logistics import LogisticsActivities
 from activities.notifications import NotificationActivities
 from activities.payments import PaymentActivities
+from activities.reconciliation import ReconciliationActivities
 from activities.registration import RegistrationActivities
 from activities.stores import StoresActivities
+from carbuy.outbox import OutboxSender
 from carbuy.settings import Settings
 from carbuy.temporal import connect
 from observability.logs import configure_logging
+from observability.metrics import serve_metrics
+from observability.sdk import sdk_runtime
 from workflows.purchase import PurchaseWorkflow
+from workflows.reconciliation import ReconciliationWorkflow
 
 log = logging.getLogger("carbuy.worker")
 
@@ -44,7 +50,8 @@ class Institution(Protocol):
 
 INSTITUTIONS = (
     PaymentActivities, InventoryActivities, FinancingActivities, BatteryActivities, InsuranceActivities,
-    LogisticsActivities, RegistrationActivities, StoresActivities, NotificationActivities,
+    LogisticsActivities, RegistrationActivities, StoresActivities, NotificationActivities, LedgerActivities,
+    ReconciliationActivities,
 )
 
 
@@ -58,7 +65,7 @@ def build_worker(client: Client, settings: Settings, institutions: list[Institut
     return Worker(
         client,
         task_queue=settings.temporal.task_queue,
-        workflows=[PurchaseWorkflow],
+        workflows=[PurchaseWorkflow, ReconciliationWorkflow],
         activities=[fn for institution in institutions for fn in institution.all()],
         graceful_shutdown_timeout=timedelta(seconds=20),
     )
@@ -66,7 +73,10 @@ def build_worker(client: Client, settings: Settings, institutions: list[Institut
 
 async def run(settings: Settings) -> None:
     """Run until SIGTERM/SIGINT, then finish in-flight activities and close every client."""
-    client = await connect(settings.temporal)
+    # two metrics endpoints: the SDK's runtime serves temporal_* and the workflows' carbuy_* metrics, the
+    # prometheus-client registry the activities' carbuy_* metrics
+    client = await connect(settings.temporal, runtime=sdk_runtime(settings.metrics))
+    serve_metrics(settings.metrics.host, settings.metrics.worker_port)
     institutions = build_institutions(settings)
     worker = build_worker(client, settings, institutions)
     stop = asyncio.Event()
@@ -74,9 +84,14 @@ async def run(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     log.info("worker polling %s on %s", settings.temporal.task_queue, settings.temporal.address)
+    sender = OutboxSender.from_settings(settings)
+    sending = asyncio.create_task(sender.run(stop), name="outbox-sender")
     async with worker:
         await stop.wait()
         log.info("shutting down: draining in-flight tasks")
+    await sending
+    await sender.flush()  # what the activities finished during the shutdown wrote
+    await sender.aclose()
     for institution in institutions:
         await institution.aclose()
     log.info("worker stopped")

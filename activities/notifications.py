@@ -1,4 +1,4 @@
-"""Customer notifications: render an SMS or e-mail from its template, then send it through the notifier."""
+"""Notifications: render an SMS or e-mail from its template into the outbox; the outbox sender sends it."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, Self
+from urllib.parse import quote
 
 import jinja2
 from temporalio import activity
@@ -16,7 +17,10 @@ from temporalio.exceptions import ApplicationError
 
 from activities.partner_http import PartnerClient
 from carbuy.contract.activities import Activity, SendNotificationInput, SendNotificationResult
+from carbuy.contract.purchase import purchase_workflow_id
 from carbuy.settings import Settings
+from carbuy.store.engines import acquire_engine, release_engine
+from carbuy.store.outbox import OutboxMessage, OutboxMessageCreate, OutboxStore
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates" / "notifications"
 TEMPLATE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -73,48 +77,78 @@ class NotificationRenderer:
 
 
 class NotifierClient(PartnerClient):
-    """The SMS and e-mail outbox's API."""
+    """The SMS and e-mail notifier's API (the outbox sender's only caller)."""
 
     institution = "notifier"
 
-    async def send(self, input: SendNotificationInput, message: RenderedMessage) -> SendNotificationResult:
-        """Send a rendered message."""
-        body = {"order_ref": input.order_ref, "channel": input.channel, "to": input.to, "template": input.template,
-                "subject": message.subject, "body": message.body}
-        answer = await self.post("/messages", key=input.key, body=body)
-        return SendNotificationResult.model_validate(answer)
+    async def send(self, message: OutboxMessage) -> str:
+        """Send a message from the outbox under its key; the notifier's message id."""
+        body = {"order_ref": message.order_ref, "channel": message.channel, "to": message.to,
+                "template": message.template, "subject": message.subject, "body": message.body}
+        answer = await self.post("/messages", key=message.key, body=body)
+        return str(answer["message_id"])
+
+
+@dataclass(frozen=True)
+class OpsAddress:
+    """Where ops messages go and where their links point."""
+
+    notify_to: str
+    ui_url: str
+    namespace: str
+
+    def workflow_url(self, order_ref: str) -> str:
+        """The purchase's page in the Temporal Web UI."""
+        workflow_id = quote(purchase_workflow_id(order_ref), safe="")
+        return f"{self.ui_url.rstrip('/')}/namespaces/{quote(self.namespace, safe='')}/workflows/{workflow_id}"
 
 
 class NotificationActivities:
-    """The notification activity: render, then send."""
+    """The notification activity: render, then write to the outbox (the outbox sender sends it)."""
 
-    def __init__(self, client: NotifierClient, renderer: NotificationRenderer) -> None:
-        self.client = client
+    def __init__(self, *, outbox: OutboxStore, renderer: NotificationRenderer, ops: OpsAddress,
+                 owns_engine: bool = False) -> None:
+        self.outbox = outbox
         self.renderer = renderer
+        self.ops = ops
+        self._owns_engine = owns_engine
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
-        """Built from the partner settings, with the templates shipped in templates/notifications."""
-        return cls(NotifierClient.from_settings(settings), NotificationRenderer())
+        """Built on the process's database engine, with the templates shipped in templates/notifications."""
+        ops = OpsAddress(notify_to=settings.ops.notify_to, ui_url=settings.temporal.ui_url,
+                         namespace=settings.temporal.namespace)
+        return cls(outbox=OutboxStore(acquire_engine(settings.db)), renderer=NotificationRenderer(), ops=ops,
+                   owns_engine=True)
 
     def all(self) -> list[Callable[..., Any]]:
         """The bound activities to register."""
         return [self.send_notification]
 
     async def aclose(self) -> None:
-        """Close the client."""
-        await self.client.aclose()
+        """Let go of the engine taken by from_settings."""
+        if self._owns_engine:
+            release_engine(self.outbox.engine)
 
     @activity.defn(name=Activity.SEND_NOTIFICATION)
     async def send_notification(self, input: SendNotificationInput) -> SendNotificationResult:
-        """Render the template with the context (plus order_ref) and send it to the customer."""
+        """Render the template with the context (plus order_ref) and put the message in the outbox.
+
+        Ops messages go to the ops team's address and get a link to the purchase in the Temporal UI.
+        """
+        context: dict[str, object] = {**input.context, "order_ref": input.order_ref}
+        to = input.to
+        if input.audience == "ops":
+            context["workflow_url"] = self.ops.workflow_url(input.order_ref)
+            to = self.ops.notify_to
         try:
-            message = self.renderer.render(template=input.template, channel=input.channel,
-                                           context={**input.context, "order_ref": input.order_ref})
+            message = self.renderer.render(template=input.template, channel=input.channel, context=context)
         except (jinja2.TemplateError, ValueError, TypeError, ArithmeticError) as exc:
             raise ApplicationError(f"notification {input.template}.{input.channel}: {exc}",
                                    type=TEMPLATE_ERROR, non_retryable=True) from exc
-        result = await self.client.send(input, message)
-        activity.logger.info("notifier: order %s %s %s sent as %s", input.order_ref, input.channel,
-                             input.template, result.message_id)
-        return result
+        row = await self.outbox.enqueue(OutboxMessageCreate(
+            key=input.key, order_ref=input.order_ref, audience=input.audience, channel=input.channel, to=to,
+            template=input.template, subject=message.subject, body=message.body))
+        activity.logger.info("notification: order %s %s %s queued as outbox #%s", input.order_ref, input.channel,
+                             input.template, row.id)
+        return SendNotificationResult(message_id=f"outbox-{row.id}")

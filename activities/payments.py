@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import stripe
@@ -20,11 +21,15 @@ from stripe.params import PaymentIntentCreateParams
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.ledger import record_money
 from carbuy.contract.activities import Activity, ChargeInput, ChargeResult, RefundInput, RefundResult
 from carbuy.contract.purchase import ErrorType
 from carbuy.settings import Settings, StripeSettings
-from carbuy.store.db import create_all, make_engine
+from carbuy.store.engines import acquire_engine, release_engine
+from carbuy.store.ledger import Counterparty, LedgerKind, LedgerStore
 from carbuy.store.payment_keys import PaymentKey, PaymentKeyCreate, PaymentKeyStore, PaymentObjectType
+from observability.calls import MeteredStripeHTTPClient
+from observability.metrics import money_moved
 
 REFUND_EXCEEDS_PAYMENT = "RefundExceedsPayment"
 """ApplicationError type (non-retryable): the refund asked for is more than is still refundable."""
@@ -44,7 +49,7 @@ class StripeGateway:
         # so a server-side confirm never needs a redirect return_url.
         self._cards_only = not settings.api_base
         # Async only: a sync call by mistake fails loudly instead of blocking the worker's event loop.
-        self._http = stripe.HTTPXClient(timeout=settings.timeout_s)
+        self._http = MeteredStripeHTTPClient(timeout=settings.timeout_s)
         self._client = stripe.StripeClient(
             settings.api_key,
             base_addresses={"api": settings.api_base} if settings.api_base else None,
@@ -112,19 +117,22 @@ class StripeGateway:
 
 
 class PaymentActivities:
-    """Charge and refund activities; holds the Stripe gateway and the key store, nothing per purchase."""
+    """Charge and refund activities; holds the Stripe gateway, the key store and the ledger, nothing per purchase."""
 
-    def __init__(self, *, gateway: StripeGateway, keys: PaymentKeyStore, engine: Engine | None = None) -> None:
+    def __init__(
+        self, *, gateway: StripeGateway, keys: PaymentKeyStore, ledger: LedgerStore, owned_engine: Engine | None = None
+    ) -> None:
         self._gateway = gateway
         self._keys = keys
-        self._engine = engine
+        self._ledger = ledger
+        self._owned_engine = owned_engine
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PaymentActivities:
-        """Build the gateway and the database (creating missing tables) from settings; aclose() releases both."""
-        engine = make_engine(settings.db)
-        create_all(engine)
-        return cls(gateway=StripeGateway(settings.stripe), keys=PaymentKeyStore(engine), engine=engine)
+        """Build the gateway and the database (schema upgraded) from settings; aclose() releases both."""
+        engine = acquire_engine(settings.db)
+        return cls(gateway=StripeGateway(settings.stripe), keys=PaymentKeyStore(engine), ledger=LedgerStore(engine),
+                   owned_engine=engine)
 
     def all(self) -> list[Callable[..., Any]]:
         """The bound activity methods, for Worker(activities=...)."""
@@ -133,8 +141,9 @@ class PaymentActivities:
     async def aclose(self) -> None:
         """Close the Stripe connections and the database engine built by from_settings."""
         await self._gateway.aclose()
-        if self._engine is not None:
-            self._engine.dispose()
+        if self._owned_engine is not None:
+            release_engine(self._owned_engine)
+            self._owned_engine = None
 
     @activity.defn(name=Activity.CHARGE)
     async def charge_payment(self, input: ChargeInput) -> ChargeResult:
@@ -148,7 +157,16 @@ class PaymentActivities:
                 intent = await self._gateway.retrieve_payment_intent(recorded.object_id)
             if intent.status == "requires_confirmation":
                 intent = await self._confirm(intent.id, input.key)
-            return _charge_result(intent, input)
+                if intent.status == "succeeded":  # counted where it moves: a retry finds it confirmed already
+                    money_moved(input.kind, intent.amount)
+            result = _charge_result(intent, input)
+            # Also on a retry that finds the intent charged: the row may be what the crash left unwritten.
+            await record_money(
+                self._ledger, input, kind=_CHARGED[input.kind], amount_fen=result.amount_fen,
+                counterparty=Counterparty.PROCESSOR, reference=result.payment_intent_id,
+                occurred_at=_charged_at(intent),
+            )
+            return result
 
     @activity.defn(name=Activity.REFUND)
     async def refund_payment(self, input: RefundInput) -> RefundResult:
@@ -157,6 +175,7 @@ class PaymentActivities:
             recorded = await self._keys.get(input.key)
             if recorded is not None:
                 _check_record(recorded, PaymentObjectType.REFUND, input.amount_fen)
+                await self._record_refund(input, recorded.object_id, input.amount_fen, None)
                 return RefundResult(refund_id=recorded.object_id, amount_fen=input.amount_fen)
             intent = await self._gateway.retrieve_payment_intent(input.payment_intent_id)
             refunds = await self._gateway.list_refunds(intent.id)
@@ -178,6 +197,7 @@ class PaymentActivities:
                 refund = await self._gateway.create_refund(
                     payment_intent=intent.id, amount_fen=input.amount_fen, metadata=metadata, idempotency_key=input.key
                 )
+                money_moved(f"refund_{input.kind}", refund.amount)
             row = await self._keys.record(
                 PaymentKeyCreate(
                     key=input.key,
@@ -188,7 +208,15 @@ class PaymentActivities:
                 )
             )
             activity.logger.info("refund %s of %s fen for order %s", row.object_id, row.amount_fen, input.order_ref)
-            return RefundResult(refund_id=row.object_id, amount_fen=row.amount_fen or refund.amount)
+            amount = row.amount_fen or refund.amount
+            await self._record_refund(input, row.object_id, amount, _timestamp(refund.created))
+            return RefundResult(refund_id=row.object_id, amount_fen=amount)
+
+    async def _record_refund(self, input: RefundInput, refund_id: str, amount_fen: int, at: datetime | None) -> None:
+        await record_money(
+            self._ledger, input, kind=_REFUNDED[input.kind], amount_fen=amount_fen,
+            counterparty=Counterparty.PROCESSOR, reference=refund_id, occurred_at=at,
+        )
 
     async def _create_intent(self, input: ChargeInput) -> stripe.PaymentIntent:
         customer = await self._customer_for(input.order_ref)
@@ -256,6 +284,21 @@ def _charge_result(intent: stripe.PaymentIntent, input: ChargeInput) -> ChargeRe
     error = intent.last_payment_error
     code = _field(error, "code") or intent.status
     raise _declined(code, _field(error, "decline_code"), _field(error, "message") or f"payment {intent.status}")
+
+
+_CHARGED = {"deposit": LedgerKind.DEPOSIT_CHARGED, "balance": LedgerKind.BALANCE_CHARGED}
+_REFUNDED = {"deposit": LedgerKind.DEPOSIT_REFUNDED, "balance": LedgerKind.BALANCE_REFUNDED}
+
+
+def _charged_at(intent: stripe.PaymentIntent) -> datetime | None:
+    """When the card was charged, where Stripe says so (an expanded latest charge); else the caller's now."""
+    charge = _field(intent, "latest_charge")
+    created = _field(charge, "created") if charge is not None and not isinstance(charge, str) else None
+    return _timestamp(created)
+
+
+def _timestamp(epoch_s: int | None) -> datetime | None:
+    return None if epoch_s is None else datetime.fromtimestamp(epoch_s, UTC)
 
 
 def _declined(code: str | None, decline_code: str | None, message: str | None) -> ApplicationError:

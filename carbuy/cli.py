@@ -12,6 +12,10 @@ from typing import Annotated, Any
 import httpx
 import typer
 
+from carbuy.cli_db import db_app
+from carbuy.cli_finance import finance_app
+from carbuy.cli_ops import ops_app
+from carbuy.cli_outbox import outbox_app
 from carbuy.contract.order import FinancingPlan
 from carbuy.settings import Settings
 
@@ -21,6 +25,10 @@ purchase_app = typer.Typer(help="Act on one purchase through the starter API.", 
 temporal_app = typer.Typer(help="Temporal cluster setup.", no_args_is_help=True)
 app.add_typer(purchase_app, name="purchase")
 app.add_typer(temporal_app, name="temporal")
+app.add_typer(db_app, name="db")
+app.add_typer(finance_app, name="finance")
+app.add_typer(ops_app, name="ops")
+app.add_typer(outbox_app, name="outbox")
 
 
 def _exit(code: int) -> None:
@@ -45,13 +53,16 @@ def dev(
     demo: Annotated[bool, typer.Option(help="place a demo order and play the customer until it completes")] = False,
     exit_when_done: Annotated[bool, typer.Option(help="with --demo: stop the stack and exit when it ends")] = False,
     plan: Annotated[FinancingPlan, typer.Option(help="the demo order's financing plan")] = FinancingPlan.LOAN,
+    with_prometheus: Annotated[bool, typer.Option(help="also run Prometheus scraping the stack (installed if missing)")]
+    = False,
 ) -> None:
     """Start Temporal (UI on 8233), localstripe, the partner sandbox, the worker and the API."""
     from carbuy.devrun import run_dev
 
     settings = Settings()
     state_dir = Path(settings.dev.state_dir).resolve()
-    _exit(asyncio.run(run_dev(settings, state_dir, demo=demo, exit_when_done=exit_when_done, plan=plan)))
+    _exit(asyncio.run(run_dev(settings, state_dir, demo=demo, exit_when_done=exit_when_done, plan=plan,
+                              with_prometheus=with_prometheus)))
 
 
 @app.command()

@@ -15,10 +15,13 @@ from carbuy.contract.order import FinancingPlan
 from carbuy.contract.purchase import PurchaseStage, purchase_workflow_id
 from carbuy.demo import DemoCustomer, demo_order
 from carbuy.devstack import DevStack, stack_settings
+from carbuy.finance.schedule import start_dev_schedule
 from carbuy.settings import Settings
+from observability.prometheus import scrape_targets
 
 
-async def run_dev(base: Settings, state_dir: Path, *, demo: bool, exit_when_done: bool, plan: FinancingPlan) -> int:
+async def run_dev(base: Settings, state_dir: Path, *, demo: bool, exit_when_done: bool, plan: FinancingPlan,
+                  with_prometheus: bool = False) -> int:
     """Run the dev stack with its state under state_dir; the exit code (non-zero when the demo did not complete)."""
     dev = base.dev
     settings = stack_settings(
@@ -38,6 +41,15 @@ async def run_dev(base: Settings, state_dir: Path, *, demo: bool, exit_when_done
         ui = settings.temporal.ui_url
         typer.echo(f"up in {time.monotonic() - started:.1f}s: API {stack.api_url}/docs, "
                    f"sandbox {settings.partners.base_url}/docs, Temporal UI {ui}")
+        typer.echo(metrics_line(settings))
+        typer.echo(await start_dev_schedule(settings, stack.api_url))
+        if with_prometheus and not stop.is_set():
+            try:
+                prometheus = await asyncio.to_thread(stack.start_prometheus, dev.prometheus_port)
+            except (RuntimeError, TimeoutError) as err:
+                typer.echo(f"Prometheus did not start: {err}", err=True)
+                return 1
+            typer.echo(f"Prometheus {prometheus} (alerts: {prometheus}/alerts; config in {state_dir / 'prometheus'})")
         code = 0
         if demo and not stop.is_set():
             code = await _unless_stopped(_demo(settings, stack, plan), stop, default=1)
@@ -51,6 +63,12 @@ async def run_dev(base: Settings, state_dir: Path, *, demo: bool, exit_when_done
     finally:
         stack.stop()
         typer.echo("stopped every process of the dev stack")
+
+
+def metrics_line(settings: Settings) -> str:
+    """Where each process of the stack serves its metrics."""
+    targets = scrape_targets(settings.metrics)
+    return "metrics: " + ", ".join(f"{t.job.removeprefix('carbuy-')} http://{t.address}/metrics" for t in targets)
 
 
 async def _unless_stopped(work: Coroutine[Any, Any, int], stop: asyncio.Event, *, default: int) -> int:

@@ -9,9 +9,11 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from carbuy.processes import ManagedProcess, bin_path, port_in_use
-from carbuy.settings import Settings
+from carbuy.processes import ManagedProcess, bin_path, free_port, port_in_use
+from carbuy.settings import MetricsSettings, Settings
+from carbuy.stripe_webhooks import register_localstripe_webhook
 from carbuy.temporal import connect, register_search_attributes
+from observability.prometheus import ensure_prometheus, prometheus_argv, render_config, scrape_targets
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -48,7 +50,14 @@ def stack_settings(base: Settings, *, temporal_port: int, ui_port: int, localstr
         "sandbox": base.sandbox.model_copy(update={"port": sandbox_port}),
         "db": base.db.model_copy(update={"url": f"sqlite:///{state_dir / 'carbuy.db'}"}),
         "purchase": purchase,
+        "metrics": metrics_on_free_ports(base.metrics),
     })
+
+
+def metrics_on_free_ports(metrics: MetricsSettings) -> MetricsSettings:
+    """Metrics settings where every port left unset (None) gets a free one; a port of 0 stays off."""
+    names = ("api_port", "sandbox_port", "worker_port", "worker_sdk_port")
+    return metrics.model_copy(update={name: free_port() for name in names if getattr(metrics, name) is None})
 
 
 @dataclass
@@ -94,6 +103,8 @@ class DevStack:
             client = await connect(self.settings.temporal)
             await register_search_attributes(client, self.settings.temporal.namespace)
             await asyncio.to_thread(stripe.wait_until_ready, url=f"http://127.0.0.1:{self.localstripe_port}/v1/customers")
+            await asyncio.to_thread(register_localstripe_webhook, f"http://127.0.0.1:{self.localstripe_port}",
+                                    f"{self.api_url}/webhooks/stripe", self.settings.stripe.webhook_secret)
             await asyncio.to_thread(sandbox.wait_until_ready, url=f"{self.settings.partners.base_url}/healthz")
             worker = self._spawn("worker", [sys.executable, "worker.py"])
             api = self._spawn("api", [sys.executable, "-m", "starter"])
@@ -103,6 +114,21 @@ class DevStack:
         except BaseException:
             self.stop()
             raise
+
+    def start_prometheus(self, port: int, *, scrape_interval_s: float = 1.0) -> str:
+        """Start Prometheus scraping this stack (installing it if missing); its URL once it is ready."""
+        if port_in_use(port):
+            raise RuntimeError(f"Prometheus port {port} is in use already (set CARBUY_DEV__PROMETHEUS_PORT)")
+        binary = ensure_prometheus()
+        home = self.state_dir / "prometheus"
+        home.mkdir(parents=True, exist_ok=True)
+        config = home / "prometheus.yml"
+        config.write_text(render_config(scrape_targets(self.settings.metrics), scrape_interval_s=scrape_interval_s))
+        url = f"http://127.0.0.1:{port}"
+        prometheus = self._spawn("prometheus", prometheus_argv(binary, config=config, data_dir=home / "data",
+                                                               port=port))
+        prometheus.wait_until_ready(url=f"{url}/-/ready", timeout_s=30)
+        return url
 
     def check_alive(self) -> None:
         """Fail with the log's tail if a process of the stack has died."""

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from carbuy.domain.policy import PurchasePolicy
 
 DEV_SECRET_PREFIX = "dev-"
+DEV_WEBHOOK_SECRET_PREFIX = "whsec_dev"
 
 
 class TemporalSettings(BaseModel):
@@ -31,6 +32,7 @@ class StripeSettings(BaseModel):
     api_base: str | None = "http://127.0.0.1:8420"
     currency: str = "cny"
     timeout_s: float = 20.0
+    webhook_secret: str = Field(default="whsec_dev_carbuy_localstripe", description="signs Stripe's webhooks to us")
 
 
 class PartnerSettings(BaseModel):
@@ -56,7 +58,7 @@ class PartnerSettings(BaseModel):
 
 
 class DatabaseSettings(BaseModel):
-    """carbuy's own database (payment key records now, the ledger later)."""
+    """carbuy's own database: payment keys, the ledger, purchase outcomes, processor events (Alembic schema)."""
 
     url: str = "sqlite:///.carbuy/carbuy.db"
 
@@ -81,6 +83,16 @@ class SandboxSettings(BaseModel):
     latency_ms: int = 0
 
 
+class MetricsSettings(BaseModel):
+    """Where each process serves Prometheus metrics on /metrics (None or 0: off; the dev stack picks free ports)."""
+
+    host: str = "127.0.0.1"
+    api_port: int | None = None
+    sandbox_port: int | None = None
+    worker_port: int | None = Field(default=None, description="carbuy's activity metrics (prometheus-client)")
+    worker_sdk_port: int | None = Field(default=None, description="Temporal SDK runtime and workflow metrics")
+
+
 class PurchaseSettings(BaseModel):
     """How the starter builds each purchase's PurchasePolicy: the defaults, optionally scaled in time."""
 
@@ -95,6 +107,37 @@ class PurchaseSettings(BaseModel):
         return base.scaled(self.time_scale, floor=timedelta(seconds=self.deadline_floor_s))
 
 
+class OpsSettings(BaseModel):
+    """The ops team: where messages about purchases that need a person go."""
+
+    notify_to: str = Field(default="ops@carbuy.example", min_length=3, description="the ops team's e-mail address")
+
+
+class OutboxSettings(BaseModel):
+    """The notification outbox's sender (runs in the worker; `carbuy outbox drain` drains once)."""
+
+    poll_interval_s: float = Field(default=1.0, gt=0, description="pause between drains when nothing is pending")
+    batch_size: int = Field(default=50, ge=1, le=1000, description="messages claimed per round")
+    send_attempts: int = Field(default=3, ge=1, le=20, description="tries per message and round (transport errors)")
+    backoff_s: float = Field(default=0.5, ge=0, description="first wait between tries, doubling")
+    max_attempts: int = Field(default=20, ge=1, description="rounds a message is tried in before it is failed")
+    claim_timeout_s: float = Field(default=120.0, gt=0, description="a claim older than this is taken over")
+
+
+class FinanceSettings(BaseModel):
+    """The daily reconciliation: when its Temporal Schedule runs it, which day it takes, how it reads."""
+
+    schedule_cron: str = Field(default="0 2 * * *", description="when the schedule runs, in schedule_timezone")
+    schedule_every_s: int | None = Field(default=None, gt=0, description="run every N seconds instead of the cron "
+                                         "(the dev stack: 60)")
+    schedule_timezone: str = "Asia/Shanghai"
+    schedule_day: Literal["yesterday", "today"] = Field(default="yesterday", description="the day a scheduled run "
+                                                        "reconciles (the dev stack: today, to see its purchases)")
+    stripe_page_size: int = Field(default=100, ge=1, le=100, description="objects per Stripe list page")
+    activity_timeout_s: float = Field(default=3600.0, gt=0, description="longest one reconciliation may run")
+    workdir: str | None = Field(default=None, description="where the scratch database goes (default: system temp)")
+
+
 class DevSettings(BaseModel):
     """The dev stack: ports of the processes it starts and how fast the demo purchase runs."""
 
@@ -104,6 +147,8 @@ class DevSettings(BaseModel):
     state_dir: str = ".carbuy"
     demo_time_scale: float = Field(default=12 / (90 * 86_400), description="90 days of policy become 12 s")
     demo_deadline_floor_s: float = 60.0
+    prometheus_port: int = Field(default=9490, description="`carbuy dev --with-prometheus` (not 9090: a packaged "
+                                 "Prometheus service may hold it)")
 
 
 class Settings(BaseSettings):
@@ -119,7 +164,11 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     sandbox: SandboxSettings = SandboxSettings()
     purchase: PurchaseSettings = PurchaseSettings()
+    metrics: MetricsSettings = MetricsSettings()
     dev: DevSettings = DevSettings()
+    ops: OpsSettings = OpsSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    finance: FinanceSettings = FinanceSettings()
 
     @model_validator(mode="after")
     def _no_dev_secrets_in_production(self) -> Settings:
@@ -130,8 +179,10 @@ class Settings(BaseSettings):
                 "api.finance_token": self.api.finance_token,
                 "api.order_digest_key": self.api.order_digest_key,
                 "partners.callback_secret": self.partners.callback_secret,
+                "stripe.webhook_secret": self.stripe.webhook_secret,
             }
-            weak = [name for name, value in secrets.items() if value.startswith(DEV_SECRET_PREFIX) or len(value) < 16]
+            weak = [name for name, value in secrets.items()
+                    if value.startswith((DEV_SECRET_PREFIX, DEV_WEBHOOK_SECRET_PREFIX)) or len(value) < 16]
             if weak:
                 raise ValueError(f"development secrets must be replaced in production: {', '.join(weak)}")
             if self.stripe.api_base:

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from carbuy.settings import Settings
+from observability.asgi import RequestMetrics, sandbox_observer
 from sandbox.callbacks import CallbackDispatcher
 from sandbox.errors import PartnerError
 from sandbox.routes import battery, carrier, control, insurer, inventory, lender, notifier, registry, stores
@@ -21,6 +22,7 @@ from sandbox.routing import error_response
 from sandbox.state import SandboxConfig, SandboxState
 
 INSTITUTION_ROUTERS = (lender, battery, insurer, registry, inventory, carrier, stores, notifier)
+INSTITUTIONS = frozenset(m.router.prefix.strip("/") for m in INSTITUTION_ROUTERS)
 
 
 class Health(BaseModel):
@@ -54,6 +56,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.sandbox = state
     app.state.dispatcher = dispatcher
+    app.add_middleware(RequestMetrics, app_name="sandbox", observe=sandbox_observer(INSTITUTIONS))
     for module in INSTITUTION_ROUTERS:
         app.include_router(module.router)
     app.include_router(control.router)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Collection, Coroutine
 from datetime import datetime
 from typing import Any
 
@@ -75,8 +75,13 @@ class CallbackDispatcher:
         type: PartnerEventType,
         reference: str,
         data: dict[str, str | int | bool | None] | None = None,
+        deliver: bool = True,
     ) -> CallbackRecord:
-        """Record one callback and deliver it (with retries); the record tells how delivery went."""
+        """Record one callback and deliver it (with retries); the record tells how delivery went.
+
+        deliver=False plays a silent partner: the callback is recorded as dropped and only sent if its request
+        is replayed (see resend_latest).
+        """
         callback = PartnerCallback.model_validate({
             "event_id": f"evt_{uuid.uuid4().hex}",
             "institution": INSTITUTION_OF[type],
@@ -87,13 +92,45 @@ class CallbackDispatcher:
             "order_ref": order_ref,
         })
         record = CallbackRecord(
-            event_id=callback.event_id, type=callback.type, reference=reference, url=url, data=callback.data
+            event_id=callback.event_id, type=callback.type, reference=reference, url=url, data=callback.data,
+            occurred_at=callback.occurred_at, status="pending" if deliver else "dropped",
         )
         async with self.state.lock:
             self.state.order(order_ref).callbacks.append(record)
+        if not deliver:
+            log.info("callback %s %s about %s dropped (silent partner)", callback.type, callback.event_id, reference)
+            return record
         for _ in range(self.state.faults.copies_of(callback.institution)):
             await self._deliver(callback, record)
         return record
+
+    def resend_latest(self, order_ref: str, references: Collection[str]) -> CallbackRecord | None:
+        """Send the latest callback about these objects again, as a partner's "resend notification" does.
+
+        Called under the state lock when a request is replayed: a dropped, failed or delivered callback goes out
+        again with its own event id (a receiver that had it drops the duplicate); one still being delivered does
+        not. The callback that was sent again, if any.
+        """
+        order = self.state.orders.get(order_ref)
+        if order is None or not references:
+            return None
+        latest = next((c for c in reversed(order.callbacks) if c.reference in references), None)
+        if latest is None or latest.status == "pending":
+            return None
+        callback = PartnerCallback.model_validate({
+            "event_id": latest.event_id,
+            "institution": INSTITUTION_OF[PartnerEventType(latest.type)],
+            "type": latest.type,
+            "reference": latest.reference,
+            "occurred_at": latest.occurred_at or now(),
+            "data": latest.data,
+            "order_ref": order_ref,
+        })
+        latest.status, latest.resends = "pending", latest.resends + 1
+        log.info("callback %s %s about %s sent again (request replayed)", latest.type, latest.event_id,
+                 latest.reference)
+        self.spawn(self._deliver(callback, latest))
+        return latest
 
     async def _deliver(self, callback: PartnerCallback, record: CallbackRecord) -> None:
         body = callback.model_dump_json().encode()

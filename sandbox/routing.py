@@ -6,12 +6,14 @@ import asyncio
 import hashlib
 import json
 from collections.abc import Callable, Coroutine
+from itertools import islice
 from typing import Annotated, Any
 
 from fastapi import Header, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
+from sandbox.callbacks import CallbackDispatcher
 from sandbox.errors import Conflict, PartnerError
 from sandbox.state import IdempotentAnswer, RequestRecord, SandboxState, now
 
@@ -62,7 +64,11 @@ def _json_or_none(body: bytes) -> Any:
 
 
 class PartnerRoute(APIRoute):
-    """An institution's endpoint: POSTs are serialised under the state lock and idempotent by key."""
+    """An institution's endpoint: POSTs are serialised under the state lock and idempotent by key.
+
+    A replayed POST (same key, same body) gets the stored answer, and the latest callback about what the first
+    request created is sent again unless it is still being delivered: a client that retries gets a lost answer.
+    """
 
     def get_route_handler(self) -> Handler:
         """Wrap FastAPI's handler with the sandbox's partner behaviour."""
@@ -105,15 +111,23 @@ async def _keyed(state: SandboxState, institution: str, handle: Handler, request
             return error_response(Conflict(
                 "idempotency_key_reused", f"{IDEMPOTENCY_HEADER} {key} was used with another request"))
         answer.record.replays += 1
+        order_ref = _order_ref(body)
+        if order_ref is not None:
+            dispatcher: CallbackDispatcher = request.app.state.dispatcher
+            dispatcher.resend_latest(order_ref, answer.record.references)
         return Response(answer.body, status_code=answer.status_code, media_type="application/json",
                         headers={REPLAY_HEADER: "true"})
+    known = len(state.objects)
     response = await _run(handle, request)
+    # POSTs run one at a time under the lock, so the objects added since are this request's (newest last).
+    created = list(islice(reversed(state.objects), len(state.objects) - known))[::-1]
     order_ref = _order_ref(body)
     if order_ref is None or not _stored(response.status_code):
         return response
     record = RequestRecord(
         at=now(), institution=institution, method=request.method, path=request.url.path,
         idempotency_key=key, status_code=response.status_code, response=_json_or_none(bytes(response.body)),
+        references=created,
     )
     state.order(order_ref).requests.append(record)
     state.answers[(institution, key)] = IdempotentAnswer(

@@ -16,3 +16,5 @@ class Scenario(StrEnum):
     PDI_FAILED = "pdi_failed"
     INSURER_REFUSES = "insurer_refuses"
     BATTERY_REFUSED = "battery_refused"
+    LENDER_SILENT = "lender_silent"
+    """The lender decides but sends no callback, until the application is posted again under its key."""

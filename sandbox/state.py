@@ -55,6 +55,7 @@ class RequestRecord(BaseModel):
     status_code: int
     response: Any = None
     replays: int = 0
+    references: list[str] = Field(default_factory=list, description="ids of the partner objects it created")
 
 
 class CallbackRecord(BaseModel):
@@ -65,8 +66,11 @@ class CallbackRecord(BaseModel):
     reference: str
     url: str
     data: dict[str, str | int | bool | None]
-    status: Literal["pending", "delivered", "failed"] = "pending"
+    occurred_at: datetime | None = None
+    status: Literal["pending", "delivered", "failed", "dropped"] = Field(
+        default="pending", description="dropped: decided but never sent (a silent partner)")
     attempts: int = 0
+    resends: int = Field(default=0, description="times it was sent again because its request was replayed")
     last_error: str | None = None
     delivered_at: datetime | None = None
 

@@ -4,6 +4,7 @@ import uvicorn
 
 from carbuy.settings import Settings
 from observability.logs import configure_logging
+from observability.metrics import serve_metrics
 from starter.app import create_app
 
 
@@ -11,6 +12,7 @@ def main() -> None:
     """Serve the API on the configured host and port."""
     settings = Settings()
     configure_logging("api")
+    serve_metrics(settings.metrics.host, settings.metrics.api_port)
     uvicorn.run(create_app(settings), host=settings.api.host, port=settings.api.port, log_config=None)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
 from temporalio.client import Client
 
 from carbuy.settings import Settings
@@ -26,8 +27,15 @@ def get_client(request: Request) -> Client:
     return client
 
 
+def get_engine(request: Request) -> Engine:
+    """carbuy's database (schema upgraded when the app started)."""
+    engine: Engine = request.app.state.db_engine
+    return engine
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClientDep = Annotated[Client, Depends(get_client)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
 def require_backend(
@@ -41,3 +49,29 @@ def require_backend(
 
 
 BackendAuth = Depends(require_backend)
+
+
+def require_ops(
+    settings: SettingsDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
+    """Only ops staff (their bearer token) list stuck purchases and act on them."""
+    given = credentials.credentials if credentials else ""
+    if not hmac.compare_digest(given.encode(), settings.api.ops_token.encode()):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong bearer token",
+                            headers={"WWW-Authenticate": "Bearer"})
+
+
+OpsAuth = Depends(require_ops)
+
+
+def require_finance(
+    settings: SettingsDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
+    """Only finance staff (their bearer token) run reconciliations and read their reports."""
+    given = credentials.credentials if credentials else ""
+    if not hmac.compare_digest(given.encode(), settings.api.finance_token.encode()):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong bearer token",
+                            headers={"WWW-Authenticate": "Bearer"})
+
+
+FinanceAuth = Depends(require_finance)

@@ -14,6 +14,7 @@ from carbuy.devstack import DevStack, stack_settings
 from carbuy.processes import free_port
 from carbuy.settings import Settings
 from carbuy.temporal import connect
+from tests.e2e.stuck import StuckPurchase, stuck_on_silent_lender
 
 
 @dataclass
@@ -60,6 +61,15 @@ async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
 async def temporal(stack: Stack) -> Client:
     """A client of the stack's Temporal server, to check what the API did (and did not) start."""
     return await connect(stack.settings.temporal)
+
+
+@pytest.fixture(scope="session")
+async def stuck_loan(stack: Stack) -> StuckPurchase:
+    """One loan purchase stuck on a silent lender (its loan-decision SLA passed), shared by the ops tests.
+
+    Only tests/e2e/test_ui_stuck.py (collected last) acts on it with a retry; the others only read it.
+    """
+    return await stuck_on_silent_lender(stack.settings, stack.api_url, await connect(stack.settings.temporal))
 
 
 @pytest.fixture
