@@ -15,10 +15,11 @@ from typing import Any, Self
 from sqlalchemy import Engine
 from temporalio import activity
 
-from carbuy.contract.finance import RECONCILE_DAY_ACTIVITY, ReconcileDayInput, ReconcileResult
+from carbuy.contract.finance import RECONCILE_DAY_ACTIVITY, DiscrepancyType, ReconcileDayInput, ReconcileResult
 from carbuy.finance.run import reconcile_and_keep
 from carbuy.settings import Settings
 from carbuy.store.engines import acquire_engine, release_engine
+from observability.metrics import reconciliation_discrepancies
 
 HEARTBEAT_EVERY_S = 5.0
 
@@ -71,6 +72,8 @@ class ReconciliationActivities:
         finally:
             beating.cancel()
         result = report.result()
+        # every type, zeros included, so the alert on this gauge also resolves on a clean day
+        reconciliation_discrepancies({t.value: result.by_type.get(t, 0) for t in DiscrepancyType})
         activity.logger.info("reconciled %s: %d movements, %d discrepancies", input.day, result.movements,
                              result.discrepancies)
         return result

@@ -11,6 +11,7 @@ from datetime import date
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -89,6 +90,10 @@ async def test_a_reconciliation_started_over_http_runs_and_its_report_is_served(
     assert [r["reference"] for r in csv.DictReader(io.StringIO(sheet.text))] == [unrecorded]
     assert [(r["day"], r["discrepancies"], r["by_type"]) for r in listed.json()] == [
         (day.isoformat(), 1, {"missing_in_ledger": 1})]
+    # the worker's gauge behind the reconciliation-discrepancy alert
+    gauge = {t: REGISTRY.get_sample_value("carbuy_reconciliation_discrepancies", {"type": t})
+             for t in ("missing_in_ledger", "duplicate_charge")}
+    assert gauge == {"missing_in_ledger": 1.0, "duplicate_charge": 0.0}
 
 
 async def test_starting_the_same_days_reconciliation_twice_while_it_runs_is_one_run(
