@@ -25,6 +25,9 @@ with workflow.unsafe.imports_passed_through():
 
 R = TypeVar("R", bound=BaseModel)
 
+CUSTOMER_WAIT = "the customer "
+"""How the description of a wait on the customer begins (see ordering.py and delivery.py)."""
+
 
 class PurchaseEnded(Exception):
     """The purchase cannot go on (expired, cancelled by the customer, refused by a partner): compensate."""
@@ -197,7 +200,8 @@ class Purchase:
         metrics.sla_breached(self.tracker.stage.value)
         since = f"{wait.since:%Y-%m-%d %H:%M} UTC"
         self.tracker.flag(wait.what, f"SLA breached: waiting for {wait.what} since {since}", wait.since)
-        await self.notify("purchase_delayed", key=f"delayed-{self.breaches}", waiting_for=wait.what, since=since)
+        if not wait.what.startswith(CUSTOMER_WAIT):  # a delay is never blamed on the customer it is sent to
+            await self.notify("purchase_delayed", key=f"delayed-{self.breaches}", waiting_for=wait.what, since=since)
         await self.notify_ops(f"SLA breached: waiting for {wait.what}", since=since, key=f"sla-{self.breaches}")
 
     async def _resend(self, wait: Wait, resend: Resend, sla: timedelta | None) -> None:

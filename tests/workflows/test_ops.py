@@ -166,6 +166,7 @@ async def test_extending_a_breached_deadline_clears_the_flag_and_gives_the_wait_
         answer = await _ops(handle, OpsUpdate.EXTEND_DEADLINE, ExtendDeadlineInput(
             operator=OPERATOR, reason="customer asked for two more days", extend_by=timedelta(days=2)))
         assert answer.accepted
+        assert "ops_attention" in _templates(partners) and "purchase_delayed" not in _templates(partners)
         extended = await until(handle, lambda s: not s.attention.needed)
         [wait] = extended.waiting_for
         assert not wait.breached and wait.deadline is not None
