@@ -34,10 +34,10 @@ typecheck: install
 	$(VENV)/bin/mypy
 
 prometheus:  ## install Prometheus and promtool (Debian package) where missing: the alert-rule tests need promtool
-	sh observability/install-prometheus.sh
+	sh scripts/debian-package.sh prometheus prometheus promtool
 
 chromium:  ## install the Debian chromium where missing: the browser test drives it headless (never downloaded)
-	sh tests/e2e/install-chromium.sh
+	sh scripts/debian-package.sh chromium /usr/bin/chromium
 
 test: install lint typecheck prometheus chromium  ## lint and type-check, then every test tier (unit, activities, workflows, e2e) against real servers
 	$(VENV)/bin/python -m pytest

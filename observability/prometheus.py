@@ -13,7 +13,7 @@ from carbuy.settings import MetricsSettings
 
 HERE = Path(__file__).resolve().parent
 ALERTS = HERE / "alerts.yml"
-INSTALL_SCRIPT = HERE / "install-prometheus.sh"
+INSTALL = ["sh", str(HERE.parent / "scripts" / "debian-package.sh"), "prometheus", "prometheus", "promtool"]
 CONFIG_TEMPLATE = "prometheus.yml.j2"
 
 
@@ -65,13 +65,13 @@ def ensure_prometheus() -> str:
     found = find_prometheus()
     if found:
         return found
-    run = subprocess.run(["sh", str(INSTALL_SCRIPT)], capture_output=True, text=True, check=False)
+    run = subprocess.run(INSTALL, capture_output=True, text=True, check=False)
     found = find_prometheus()
     if run.returncode != 0 or not found:
         raise PrometheusMissing(
             "Prometheus is not installed and could not be installed "
             f"({(run.stderr or run.stdout).strip() or 'no output'}); install the Debian package `prometheus` "
-            f"(as root: `sh {INSTALL_SCRIPT}`) and try again")
+            f"(as root: `{' '.join(INSTALL)}`) and try again")
     return found
 
 

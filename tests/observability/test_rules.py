@@ -29,10 +29,10 @@ SDK_METRICS = {
 
 
 def promtool(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run promtool; a missing promtool fails the test (make test installs it: observability/install-prometheus.sh)."""
+    """Run promtool; a missing promtool fails the test (make test installs it with scripts/debian-package.sh)."""
     binary = shutil.which("promtool")
     if binary is None:
-        pytest.fail("promtool is not installed: run `sh observability/install-prometheus.sh` as root (make test does)")
+        pytest.fail("promtool is not installed: run `make prometheus` as root (make test does)")
     return subprocess.run([binary, *args], capture_output=True, text=True, timeout=120, check=False)
 
 
