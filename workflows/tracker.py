@@ -100,6 +100,7 @@ class Tracker:
             self._move_to(stage, quiet=True)
         if state in (PurchaseState.COMPLETED, PurchaseState.CANCELLED, PurchaseState.FAILED):
             metrics.purchase_ended(state.value, self.plan)
+        workflow.logger.info("state %s", state.value, extra={"stage": self.stage.value})
         if reason:
             self.reason = reason
         self.note(f"{state.value}" + (f": {reason}" if reason else ""))
@@ -188,6 +189,7 @@ class Tracker:
         now = workflow.now()
         metrics.stage_left(self.stage.value, (now - self._stage_since).total_seconds())
         metrics.stage_entered(stage.value)
+        workflow.logger.info("stage %s -> %s", self.stage.value, stage.value, extra={"stage": stage.value})
         self.stage, self._stage_since = stage, now
         if not quiet:
             self.note(f"stage {stage.value}")
