@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 from fastapi import HTTPException, status
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from carbuy.contract.purchase import STAGE_KEY, ErrorType, purchase_workflow_id
 from carbuy.orders import OrderRejected
+
+R = TypeVar("R", bound=BaseModel)
 
 _STATUS_OF_TYPE = {
     ErrorType.WRONG_STAGE.value: status.HTTP_409_CONFLICT,
@@ -66,3 +69,13 @@ def rejected_order(err: OrderRejected) -> RequestValidationError:
         [{"type": "value_error", "loc": ("body", *field.split(".")), "msg": message, "input": None}
          for field, message in err.errors]
     )
+
+
+async def execute_update(client: Client, order_id: str, update: str, arg: BaseModel, result_type: type[R]) -> R:
+    """Run an update of one purchase; a refusal or a Temporal error becomes the HTTP error it means."""
+    handle = client.get_workflow_handle(purchase_workflow_id(order_id))
+    try:
+        result: R = await handle.execute_update(update, arg, result_type=result_type)
+        return result
+    except Exception as err:
+        await raise_for(err, order_id, client)

@@ -25,7 +25,7 @@ from carbuy.contract.ops import (
 from carbuy.contract.purchase import PurchaseStatus, purchase_workflow_id
 from carbuy.contract.purchase import Query as StatusQuery
 from starter.deps import ClientDep, OpsAuth
-from starter.errors import PurchaseProblem, raise_for
+from starter.errors import PurchaseProblem, execute_update, raise_for
 from starter.schemas import CONFLICT, NOT_FOUND, UNAUTHORIZED, Problem, Responses
 from starter.stuck import StuckFilter, StuckPurchases, longest_stuck_first, stuck_purchase, stuck_query
 
@@ -97,12 +97,7 @@ async def _current_details(handle: WorkflowHandle[object, object]) -> str | None
 
 
 async def _act(client: Client, order_id: str, update: OpsUpdate, body: OpsInput) -> OpsResult:
-    handle = client.get_workflow_handle(purchase_workflow_id(order_id))
-    try:
-        result: OpsResult = await handle.execute_update(update.value, body, result_type=OpsResult)
-        return result
-    except Exception as err:
-        await raise_for(err, order_id, client)
+    return await execute_update(client, order_id, update.value, body, OpsResult)
 
 
 @router.post("/purchases/{order_id}/retry", responses=ACTION_RESPONSES)

@@ -18,7 +18,7 @@ from carbuy.contract.purchase import (
     purchase_workflow_id,
 )
 from starter.deps import BackendAuth, ClientDep
-from starter.errors import raise_for
+from starter.errors import execute_update, raise_for
 from starter.schemas import CONFLICT, NOT_FOUND, UNAUTHORIZED, Responses
 
 router = APIRouter(prefix="/purchases", tags=["purchases"], dependencies=[BackendAuth],
@@ -40,12 +40,7 @@ async def get_purchase(order_id: str, client: ClientDep) -> PurchaseStatus:
 
 
 async def _act(client: Client, order_id: str, update: Update, arg: BaseModel) -> ActionResult:
-    handle = client.get_workflow_handle(purchase_workflow_id(order_id))
-    try:
-        result: ActionResult = await handle.execute_update(update.value, arg, result_type=ActionResult)
-        return result
-    except Exception as err:
-        await raise_for(err, order_id, client)
+    return await execute_update(client, order_id, update.value, arg, ActionResult)
 
 
 @router.post("/{order_id}/deposit", responses=ACTION_RESPONSES)

@@ -211,7 +211,7 @@ async def test_an_ops_cancellation_after_lock_waives_the_fee_and_refunds_the_who
     assert [arg.amount_fen for _, arg in partners.calls if isinstance(arg, RefundInput)] == [input.quote.deposit_fen]
 
 
-async def test_a_failed_undo_is_retried_by_ops_or_resolved_by_hand_and_the_purchase_ends_cancelled(
+async def test_a_failed_undo_leaves_the_purchase_failed_for_ops_who_retry_it_or_resolve_it_by_hand(
     ts_client: Client,
 ) -> None:
     partners = FakePartners(ts_client, scenarios={"loan_denied", "release_fails"})
@@ -221,6 +221,17 @@ async def test_a_failed_undo_is_retried_by_ops_or_resolved_by_hand_and_the_purch
         await pay_and_lock(handle, input)
         failed = await until(handle, lambda s: s.state == PurchaseState.FAILED and bool(s.failed_undos))
         [undo] = failed.failed_undos
+
+        # the failed undo did not stop the others
+        assert failed.stage == PurchaseStage.FAILED
+        assert (undo.kind, "unknown reservation" in undo.error) == ("release_vehicle", True)
+        assert failed.attention.needed and "release_vehicle" in failed.attention.reasons[0]
+        assert [arg.amount_fen for _, arg in partners.calls if isinstance(arg, RefundInput)] == [
+            input.quote.deposit_fen]  # the deposit refund ran after the failed release
+        assert Activity.CANCEL_LOAN in partners.names()
+        ops_told = [arg for name, arg in partners.calls
+                    if name == Activity.SEND_NOTIFICATION and arg.template == "ops_attention"]
+        assert len(ops_told) == 1 and ops_told[0].audience == "ops"
 
         with pytest.raises(WorkflowUpdateFailedError) as wrong:
             await _ops(handle, OpsUpdate.RESOLVE_UNDO, ResolveUndoInput(

@@ -188,24 +188,3 @@ async def test_a_notifier_that_refuses_every_message_does_not_stop_the_purchase(
         final = await status(handle)
     assert result.state == PurchaseState.COMPLETED
     assert any("notification deposit_received not sent" in e.event for e in final.timeline)
-
-
-async def test_an_undo_that_fails_does_not_stop_the_others_and_the_purchase_waits_failed_for_ops(
-    ts_client: Client,
-) -> None:
-    partners = FakePartners(ts_client, scenarios={"loan_denied", "release_fails"})
-    input = purchase_input(FinancingPlan.LOAN)
-    async with purchase_worker(ts_client, partners) as queue:
-        handle = await start(ts_client, queue, input)
-        await pay_and_lock(handle, input)
-        failed = await until(handle, lambda s: s.state == PurchaseState.FAILED and bool(s.failed_undos))
-
-        assert failed.stage == PurchaseStage.FAILED
-        assert [(u.kind, "unknown reservation" in u.error) for u in failed.failed_undos] == [
-            ("release_vehicle", True)]
-        assert failed.attention.needed and "release_vehicle" in failed.attention.reasons[0]
-        assert _refunds(partners) == [input.quote.deposit_fen]  # the deposit refund ran after the failed release
-        assert Activity.CANCEL_LOAN in _undos(partners)
-        ops_told = [arg for name, arg in partners.calls
-                    if name == Activity.SEND_NOTIFICATION and arg.template == "ops_attention"]
-        assert len(ops_told) == 1 and ops_told[0].audience == "ops"
