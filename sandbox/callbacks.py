@@ -14,11 +14,14 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from carbuy.contract.events import INSTITUTION_OF, PartnerCallback, PartnerEventType
 from carbuy.signing import SIGNATURE_HEADER, sign
+from sandbox.faults import CallbackPlan
 from sandbox.state import CallbackRecord, SandboxState, now
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 5.0
+SANDBOX_INSTITUTION = {"delivery_centre": "carrier", "store": "stores"}
+"""The sandbox institution (path prefix, the key of its faults) playing a callback's sender, where they differ."""
 
 
 class ReceiverUnavailable(Exception):
@@ -80,7 +83,8 @@ class CallbackDispatcher:
         """Record one callback and deliver it (with retries); the record tells how delivery went.
 
         deliver=False plays a silent partner: the callback is recorded as dropped and only sent if its request
-        is replayed (see resend_latest).
+        is replayed (see resend). The institution's callback faults may also drop it, deliver it twice, or hold
+        it back in the background so the next callback overtakes it.
         """
         callback = PartnerCallback.model_validate({
             "event_id": f"evt_{uuid.uuid4().hex}",
@@ -91,46 +95,70 @@ class CallbackDispatcher:
             "data": data or {},
             "order_ref": order_ref,
         })
+        sender = SANDBOX_INSTITUTION.get(callback.institution, callback.institution)
+        plan = self.state.faults.plan_callback(sender) if deliver else CallbackPlan(drop=True)
         record = CallbackRecord(
             event_id=callback.event_id, type=callback.type, reference=reference, url=url, data=callback.data,
-            occurred_at=callback.occurred_at, status="pending" if deliver else "dropped",
+            occurred_at=callback.occurred_at, status="dropped" if plan.drop else "pending",
         )
         async with self.state.lock:
             self.state.order(order_ref).callbacks.append(record)
-        if not deliver:
-            log.info("callback %s %s about %s dropped (silent partner)", callback.type, callback.event_id, reference)
+        if plan.drop:
+            log.info("callback %s %s about %s dropped (%s)", callback.type, callback.event_id, reference,
+                     "injected" if deliver else "silent partner")
             return record
-        for _ in range(self.state.faults.copies_of(callback.institution)):
+        if plan.hold_s:
+            self.spawn(self._deliver_later(plan, callback, record))
+            return record
+        for _ in range(plan.copies):
             await self._deliver(callback, record)
         return record
 
-    def resend_latest(self, order_ref: str, references: Collection[str]) -> CallbackRecord | None:
-        """Send the latest callback about these objects again, as a partner's "resend notification" does.
+    def resend(self, order_ref: str, references: Collection[str]) -> list[CallbackRecord]:
+        """Send the lost callbacks about these objects again, and the latest one, as a partner's "resend" does.
 
-        Called under the state lock when a request is replayed: a dropped, failed or delivered callback goes out
-        again with its own event id (a receiver that had it drops the duplicate); one still being delivered does
-        not. The callback that was sent again, if any.
+        Called under the state lock when a request is replayed: every dropped or failed callback about the objects
+        goes out again in its original order, followed by the latest one (also if it was delivered), each under
+        its own event id (a receiver that had it drops the duplicate); one still being delivered is not sent
+        again. The callbacks that are sent again.
         """
         order = self.state.orders.get(order_ref)
         if order is None or not references:
-            return None
-        latest = next((c for c in reversed(order.callbacks) if c.reference in references), None)
-        if latest is None or latest.status == "pending":
-            return None
-        callback = PartnerCallback.model_validate({
-            "event_id": latest.event_id,
-            "institution": INSTITUTION_OF[PartnerEventType(latest.type)],
-            "type": latest.type,
-            "reference": latest.reference,
-            "occurred_at": latest.occurred_at or now(),
-            "data": latest.data,
+            return []
+        about = [c for c in order.callbacks if c.reference in references]
+        again = [c for c in about if c.status in ("dropped", "failed")]
+        if about and about[-1].status == "delivered":
+            again.append(about[-1])
+        if not again:
+            return []
+        for record in again:
+            record.status, record.resends = "pending", record.resends + 1
+            log.info("callback %s %s about %s sent again (request replayed)", record.type, record.event_id,
+                     record.reference)
+        self.spawn(self._deliver_each([(self._rebuilt(order_ref, record), record) for record in again]))
+        return again
+
+    @staticmethod
+    def _rebuilt(order_ref: str, record: CallbackRecord) -> PartnerCallback:
+        return PartnerCallback.model_validate({
+            "event_id": record.event_id,
+            "institution": INSTITUTION_OF[PartnerEventType(record.type)],
+            "type": record.type,
+            "reference": record.reference,
+            "occurred_at": record.occurred_at or now(),
+            "data": record.data,
             "order_ref": order_ref,
         })
-        latest.status, latest.resends = "pending", latest.resends + 1
-        log.info("callback %s %s about %s sent again (request replayed)", latest.type, latest.event_id,
-                 latest.reference)
-        self.spawn(self._deliver(callback, latest))
-        return latest
+
+    async def _deliver_each(self, callbacks: list[tuple[PartnerCallback, CallbackRecord]]) -> None:
+        for callback, record in callbacks:
+            await self._deliver(callback, record)
+
+    async def _deliver_later(self, plan: CallbackPlan, callback: PartnerCallback, record: CallbackRecord) -> None:
+        await asyncio.sleep(plan.hold_s)
+        log.info("callback %s %s about %s held back %.3fs (injected)", callback.type, callback.event_id,
+                 record.reference, plan.hold_s)
+        await self._deliver_each([(callback, record)] * plan.copies)
 
     async def _deliver(self, callback: PartnerCallback, record: CallbackRecord) -> None:
         body = callback.model_dump_json().encode()

@@ -66,8 +66,9 @@ def _json_or_none(body: bytes) -> Any:
 class PartnerRoute(APIRoute):
     """An institution's endpoint: POSTs are serialised under the state lock and idempotent by key.
 
-    A replayed POST (same key, same body) gets the stored answer, and the latest callback about what the first
-    request created is sent again unless it is still being delivered: a client that retries gets a lost answer.
+    A replayed POST (same key, same body) gets the stored answer, and the callbacks about what the first request
+    created that were lost, and the latest one, are sent again (see CallbackDispatcher.resend): a client that
+    retries gets a lost answer. Injected faults (sandbox.faults) fail, delay or hold the answer.
     """
 
     def get_route_handler(self) -> Handler:
@@ -79,15 +80,22 @@ class PartnerRoute(APIRoute):
             state: SandboxState = request.app.state.sandbox
             if state.config.latency_ms:
                 await asyncio.sleep(state.config.latency_ms / 1000)
-            failure = state.faults.before_request(institution)
-            if failure is not None:
+            plan = state.faults.plan_request(institution)
+            if plan.fail_with is not None:
                 error = PartnerError("injected_fault", f"{institution} is unavailable (injected)")
-                error.status_code = failure
+                error.status_code = plan.fail_with
                 return error_response(error)
+            if plan.delay_s:
+                await asyncio.sleep(plan.delay_s)
             if request.method != "POST":
-                return await _run(handle, request)
-            async with state.lock:
-                return await _keyed(state, institution, handle, request)
+                response = await _run(handle, request)
+            else:
+                async with state.lock:
+                    response = await _keyed(state, institution, handle, request)
+            if plan.hold_s:
+                # The work is done and its answer stored; only this client waits, not the requests behind the lock.
+                await asyncio.sleep(plan.hold_s)
+            return response
 
         return route_handler
 
@@ -114,7 +122,7 @@ async def _keyed(state: SandboxState, institution: str, handle: Handler, request
         order_ref = _order_ref(body)
         if order_ref is not None:
             dispatcher: CallbackDispatcher = request.app.state.dispatcher
-            dispatcher.resend_latest(order_ref, answer.record.references)
+            dispatcher.resend(order_ref, answer.record.references)
         return Response(answer.body, status_code=answer.status_code, media_type="application/json",
                         headers={REPLAY_HEADER: "true"})
     known = len(state.objects)

@@ -68,7 +68,7 @@ class CallbackRecord(BaseModel):
     data: dict[str, str | int | bool | None]
     occurred_at: datetime | None = None
     status: Literal["pending", "delivered", "failed", "dropped"] = Field(
-        default="pending", description="dropped: decided but never sent (a silent partner)")
+        default="pending", description="dropped: decided but never sent (a silent partner, an injected drop)")
     attempts: int = 0
     resends: int = Field(default=0, description="times it was sent again because its request was replayed")
     last_error: str | None = None

@@ -5,14 +5,14 @@ Tests and demos use it; production requests never do.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from sandbox.deps import DispatcherDep, StateDep
 from sandbox.errors import BAD_REQUEST, NOT_FOUND, NotFound
-from sandbox.faults import InstitutionFaults
+from sandbox.faults import FaultKind, InstitutionFaults
 from sandbox.scenarios import Scenario
 from sandbox.settlements import PlantedLine, PlantedLineCreate, SettlementLine, planted_line
 from sandbox.state import CallbackRecord, RequestRecord, SandboxConfig, new_id
@@ -40,6 +40,20 @@ class OrderView(OrderScenarios):
     requests: list[RequestRecord]
     objects: list[dict[str, Any]]
     callbacks: list[CallbackRecord]
+
+
+class InstitutionFaultsView(BaseModel):
+    """An institution's faults in force and the faults injected into it so far."""
+
+    faults: InstitutionFaults
+    injected: dict[FaultKind, int]
+
+
+class FaultsView(BaseModel):
+    """Every institution's faults and counts, and the count of every fault injected."""
+
+    institutions: dict[Institution, InstitutionFaultsView]
+    injected_total: int
 
 
 class ConfigUpdate(BaseModel):
@@ -87,10 +101,30 @@ async def change_config(body: ConfigUpdate, state: StateDep) -> SandboxConfig:
 
 @router.put("/faults/{institution}", summary="Inject faults into an institution", responses=BAD_REQUEST)
 async def inject_faults(institution: Institution, body: InstitutionFaults, state: StateDep) -> InstitutionFaults:
-    """Fail the institution's next requests with a 5xx (before they are handled: nothing changes)."""
+    """Replace the institution's faults: failed, slow or timed-out requests, duplicate, late or lost callbacks."""
     async with state.lock:
         state.faults.set(institution, body)
     return body
+
+
+@router.get("/faults", summary="Show the faults in force and injected")
+async def show_faults(state: StateDep) -> FaultsView:
+    """Each institution's faults (fail_next counts down) and how many of each kind were injected."""
+    institutions = {
+        name: InstitutionFaultsView(faults=state.faults.by_institution.get(name, InstitutionFaults()),
+                                    injected=state.faults.injected_of(name))
+        for name in get_args(Institution)
+    }
+    total = sum(sum(view.injected.values()) for view in institutions.values())
+    return FaultsView(institutions=institutions, injected_total=total)
+
+
+@router.delete("/faults", status_code=204, summary="Remove every fault")
+async def clear_faults(state: StateDep) -> Response:
+    """Remove every institution's faults and forget the counts."""
+    async with state.lock:
+        state.faults.clear()
+    return Response(status_code=204)
 
 
 @router.post("/lender/settlement-lines", status_code=201, summary="Plant a line in a settlement file",
@@ -105,7 +139,7 @@ async def plant_settlement_line(body: PlantedLineCreate, state: StateDep) -> Set
 
 @router.post("/reset", status_code=204, summary="Forget everything")
 async def reset(state: StateDep, dispatcher: DispatcherDep) -> Response:
-    """Stop pending callbacks, drop every order, object, key and fault; restore the initial config."""
+    """Stop pending callbacks, drop every order, object, key, fault and fault count; restore the initial config."""
     await dispatcher.cancel_all()
     async with state.lock:
         state.reset()
