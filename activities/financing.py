@@ -18,6 +18,8 @@ from carbuy.contract.activities import (
     CancelLoanResult,
     DisburseLoanInput,
     DisburseLoanResult,
+    SubmitLoanDocumentsInput,
+    SubmitLoanDocumentsResult,
 )
 from carbuy.settings import Settings
 from carbuy.store.engines import acquire_engine, release_engine
@@ -35,6 +37,12 @@ class LenderClient(PartnerClient):
         answer = await self.post("/applications", key=input.key,
                                  body={**body, "callback_url": self.callback_url(input.callback_url)})
         return ApplyForLoanResult.model_validate(answer)
+
+    async def submit_documents(self, input: SubmitLoanDocumentsInput) -> SubmitLoanDocumentsResult:
+        """Send the documents the lender asked for."""
+        answer = await self.post(f"/applications/{input.application_id}/documents", key=input.key,
+                                 body={"order_ref": input.order_ref, "documents": input.documents})
+        return SubmitLoanDocumentsResult.model_validate(answer)
 
     async def disburse(self, input: DisburseLoanInput) -> DisburseLoanResult:
         """Have the principal paid to the platform."""
@@ -65,7 +73,7 @@ class FinancingActivities:
 
     def all(self) -> list[Callable[..., Any]]:
         """The bound activities to register."""
-        return [self.apply_for_loan, self.disburse_loan, self.cancel_loan]
+        return [self.apply_for_loan, self.submit_loan_documents, self.disburse_loan, self.cancel_loan]
 
     async def aclose(self) -> None:
         """Close the client and let go of the engine built by from_settings."""
@@ -80,6 +88,14 @@ class FinancingActivities:
         result = await self.client.apply(input)
         activity.logger.info("lender: order %s application %s %s, %d months", input.order_ref,
                              result.application_id, result.status, input.term_months)
+        return result
+
+    @activity.defn(name=Activity.SUBMIT_LOAN_DOCUMENTS)
+    async def submit_loan_documents(self, input: SubmitLoanDocumentsInput) -> SubmitLoanDocumentsResult:
+        """Send the documents the lender asked for; the decision comes back by callback."""
+        result = await self.client.submit_documents(input)
+        activity.logger.info("lender: order %s application %s documents sent (%s), now %s", input.order_ref,
+                             input.application_id, ", ".join(input.documents), result.status)
         return result
 
     @activity.defn(name=Activity.DISBURSE_LOAN)

@@ -72,8 +72,12 @@ class DemoCustomer:
         """A card payment method, created the way the platform's front end would."""
         return await asyncio.to_thread(create_test_payment_method, self.settings.stripe, card_number=GOOD_CARD)
 
-    async def buy(self, order_id: str, *, timeout_s: float = 300.0) -> PurchaseStatus:
-        """Play the customer until the purchase ends; the final status."""
+    async def buy(self, order_id: str, *, timeout_s: float = 300.0, switch_to_full: bool = True) -> PurchaseStatus:
+        """Play the customer until the purchase ends; the final status.
+
+        The customer uploads the documents a lender asks for and, if the loan is refused, switches to full payment
+        (or, with switch_to_full=False, cancels).
+        """
         seen_timeline = 0
         done: set[str] = set()
         deadline = time.monotonic() + timeout_s
@@ -85,7 +89,8 @@ class DemoCustomer:
             if status.stage in FINAL_STAGES:
                 return status
             waits = " ".join(w.what for w in status.waiting_for)
-            step = next((s for s in ("deposit", "lock", "balance", "accept") if s in waits and s not in done), None)
+            step = next((s for s in ("deposit", "lock", "upload loan documents", "switch to full payment", "balance",
+                                     "accept") if s in waits and s not in done), None)
             if step == "deposit":
                 await self.action(order_id, "deposit", {"payment_method": await self.card()})
             elif step == "lock":
@@ -95,6 +100,12 @@ class DemoCustomer:
                     **({"loan": {"down_payment_fen": status.amounts.price * 30 // 100, "term_months": 36}}
                        if status.financing_plan.has_loan else {}),
                 })
+            elif step == "upload loan documents":
+                await self.action(order_id, "loan-documents", {"documents": ["proof_of_income"]})
+            elif step == "switch to full payment" and switch_to_full:
+                await self.action(order_id, "switch-to-full-payment", {})
+            elif step == "switch to full payment":
+                await self.action(order_id, "cancel", {"reason": "no loan, no car"})
             elif step == "balance":
                 await self.action(order_id, "balance", {"payment_method": await self.card()})
             elif step == "accept":

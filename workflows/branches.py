@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Coroutine
 from typing import Any
 
 from temporalio import workflow
 
+from workflows.compensation import undo_now
 from workflows.context import Purchase, PurchaseEnded
 from workflows.saga import UndoKind
 
@@ -24,8 +26,12 @@ with workflow.unsafe.imports_passed_through():
         CreateBatteryContractInput,
         ReserveVehicleInput,
         ReserveVehicleResult,
+        SubmitLoanDocumentsInput,
+        SubmitLoanDocumentsResult,
     )
+    from carbuy.contract.events import PartnerEvent
     from carbuy.contract.events import PartnerEventType as E
+    from carbuy.contract.order import FinancingPlan
     from carbuy.contract.purchase import Branch, PurchaseStage
     from carbuy.domain.pricing import loan_principal_fen
 
@@ -46,6 +52,7 @@ async def run_branches(p: Purchase) -> None:
     await workflow.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
     failed = next((t for t in tasks if t.done() and t.exception() is not None), None)
     if failed is None:
+        await _insure_the_delivered_vin(p)
         return
     error = failed.exception()
     p.stop_reason = str(error)
@@ -54,14 +61,30 @@ async def run_branches(p: Purchase) -> None:
 
 
 async def vehicle(p: Purchase) -> None:
-    """Reserve a VIN (waiting for stock if needed), ship it to the delivery centre, pass PDI."""
+    """Reserve a VIN, ship it to the delivery centre, pass PDI; a damaged car or a failed PDI is replaced by
+    another VIN (the first goes back to the OEM), up to the policy's number of reallocations."""
+    for attempt in itertools.count():
+        suffix = "" if attempt == 0 else f"-{attempt + 1}"
+        reservation_id = await _reserve(p, suffix)
+        problem, shipment_id = await _ship(p, suffix)
+        if problem is None:
+            break
+        if attempt >= p.policy.max_reallocations:
+            raise PurchaseEnded(f"{problem}; no sound car after {attempt + 1} VINs", partner_refused=True)
+        await _reallocate(p, problem, reservation_id, shipment_id)
+    p.tracker.branch_done(Branch.VEHICLE, "arrived, PDI passed")
+
+
+async def _reserve(p: Purchase, suffix: str) -> str:
+    """Reserve a VIN (waiting for the OEM if there is no stock); the reservation id."""
     order = p.order
+    p.tracker.branch(Branch.VEHICLE, PurchaseStage.ALLOCATION, None if not suffix else "reallocating")
     reservation, resend_reservation = await p.act_resendable(
         Activity.RESERVE_VEHICLE,
-        ReserveVehicleInput(key=p.key("allocation"), order_ref=order.order_id, model=order.model, trim=p.trim,
-                            colour=p.colour, mode=order.mode.value),
+        ReserveVehicleInput(key=p.key(f"allocation{suffix}"), order_ref=order.order_id, model=order.model,
+                            trim=p.trim, colour=p.colour, mode=order.mode.value),
         ReserveVehicleResult,
-        summary=f"reserve {order.model}/{p.trim}/{p.colour}",
+        summary=f"reserve {order.model}/{p.trim}/{p.colour}" + (" (another VIN)" if suffix else ""),
     )
     p.record(UndoKind.RELEASE_VEHICLE, reservation.reservation_id)
     vin, warehouse = reservation.vin, reservation.warehouse
@@ -78,15 +101,19 @@ async def vehicle(p: Purchase) -> None:
         vin, warehouse = given_vin, given_warehouse
     p.vin, p.warehouse = vin, warehouse
     p.tracker.note(f"VIN {vin} reserved at {warehouse}")
+    return reservation.reservation_id
 
+
+async def _ship(p: Purchase, suffix: str) -> tuple[str | None, str]:
+    """Ship the VIN and wait for arrival and PDI; what went wrong (None if it passed) and the shipment id."""
     p.tracker.branch(Branch.VEHICLE, PurchaseStage.LOGISTICS, "shipment booked")
-    assert p.delivery_centre is not None and vin is not None and warehouse is not None
+    assert p.delivery_centre is not None and p.vin is not None and p.warehouse is not None
     shipment, resend_shipment = await p.act_resendable(
         Activity.BOOK_SHIPMENT,
-        BookShipmentInput(key=p.key("shipment"), order_ref=order.order_id, vin=vin, warehouse=warehouse,
-                          delivery_centre=p.delivery_centre),
+        BookShipmentInput(key=p.key(f"shipment{suffix}"), order_ref=p.order.order_id, vin=p.vin,
+                          warehouse=p.warehouse, delivery_centre=p.delivery_centre),
         BookShipmentResult,
-        summary=f"ship {vin} to {p.delivery_centre}",
+        summary=f"ship {p.vin} to {p.delivery_centre}",
     )
     p.shipment_id = shipment.shipment_id
     p.record(UndoKind.CANCEL_SHIPMENT, shipment.shipment_id)
@@ -95,45 +122,37 @@ async def vehicle(p: Purchase) -> None:
         [E.SHIPMENT_ARRIVED, E.SHIPMENT_DAMAGED], p.policy.logistics_sla, resend=resend_shipment,
     )
     if arrival.type == E.SHIPMENT_DAMAGED:
-        raise PurchaseEnded(f"vehicle damaged in transit: {arrival.data.get('reason')}", partner_refused=True)
+        return f"vehicle damaged in transit: {arrival.data.get('reason')}", shipment.shipment_id
     p.tracker.note("arrived at the delivery centre")
     pdi = await p.wait_event(
         "the pre-delivery inspection", shipment.shipment_id, [E.PDI_PASSED, E.PDI_FAILED], p.policy.logistics_sla,
         resend=resend_shipment,
     )
     if pdi.type == E.PDI_FAILED:
-        raise PurchaseEnded(f"pre-delivery inspection failed: {pdi.data.get('reason')}", partner_refused=True)
-    p.tracker.branch_done(Branch.VEHICLE, "arrived, PDI passed")
+        return f"pre-delivery inspection failed: {pdi.data.get('reason')}", shipment.shipment_id
+    return None, shipment.shipment_id
+
+
+async def _reallocate(p: Purchase, problem: str, reservation_id: str, shipment_id: str) -> None:
+    """The car cannot be delivered: it goes back to the OEM (its VIN released), another one is reserved."""
+    p.reallocations += 1
+    p.tracker.note(f"{problem}: VIN {p.vin} goes back to the OEM; reallocating ({p.reallocations})")
+    # the carrier's job ended (damaged, or delivered and failed PDI): there is no shipment left to cancel
+    p.saga.settle(UndoKind.CANCEL_SHIPMENT, shipment_id, f"shipment ended: {problem}")
+    await undo_now(p, UndoKind.RELEASE_VEHICLE, reservation_id, f"returned to the OEM: {problem}")
+    await p.notify("vehicle_reallocated", key=f"vehicle_reallocated-{p.reallocations}", reason=problem)
+    p.vin = p.warehouse = p.shipment_id = None
+    p.checkpoint()
 
 
 async def financing(p: Purchase) -> None:
-    """Arrange the plan: nothing for full payment, a loan decision, a battery contract, or both."""
+    """Arrange the plan: nothing for full payment, a loan decision, a battery contract, or both.
+
+    A denied loan (or documents never uploaded) lets the customer switch to full payment within a window.
+    """
     order = p.order
     if p.plan.has_loan:
-        assert p.loan_terms is not None
-        application, resend_application = await p.act_resendable(
-            Activity.APPLY_FOR_LOAN,
-            ApplyForLoanInput(
-                key=p.key("loan"), order_ref=order.order_id, applicant_name=order.customer.name,
-                applicant_id_number=order.customer.id_card_number, vehicle_price_fen=p.quote.price_fen,
-                down_payment_fen=p.loan_terms.down_payment_fen, term_months=p.loan_terms.term_months,
-            ),
-            ApplyForLoanResult,
-            summary="apply for a car loan",
-        )
-        p.loan_application_id = application.application_id
-        p.record(UndoKind.CANCEL_LOAN, application.application_id)
-        decision = await p.wait_event(
-            "the lender's decision", application.application_id,
-            [E.LOAN_APPROVED, E.LOAN_DENIED], p.policy.loan_decision_sla, resend=resend_application,
-        )
-        if decision.type == E.LOAN_DENIED:
-            raise PurchaseEnded(f"loan denied: {decision.data.get('reason')}", partner_refused=True)
-        asked = loan_principal_fen(p.quote.price_fen, p.loan_terms.down_payment_fen, p.policy.min_down_payment_bp)
-        approved = decision.data.get("principal_fen")
-        p.loan_principal = min(asked, approved) if isinstance(approved, int) else asked
-        p.tracker.amounts.loan_principal = p.loan_principal
-        p.tracker.note(f"loan approved: {p.loan_principal} fen")
+        await _loan(p)
     if p.plan.has_battery_lease:
         p.tracker.branch(Branch.FINANCING, PurchaseStage.FINANCING, "battery contract")
         contract = await p.act(
@@ -149,20 +168,116 @@ async def financing(p: Purchase) -> None:
     p.tracker.branch_done(Branch.FINANCING, p.plan.value)
 
 
+async def _loan(p: Purchase) -> None:
+    """Apply, give the lender the documents it asks for, and take its decision (or switch to full payment)."""
+    order = p.order
+    assert p.loan_terms is not None
+    application, resend_application = await p.act_resendable(
+        Activity.APPLY_FOR_LOAN,
+        ApplyForLoanInput(
+            key=p.key("loan"), order_ref=order.order_id, applicant_name=order.customer.name,
+            applicant_id_number=order.customer.id_card_number, vehicle_price_fen=p.quote.price_fen,
+            down_payment_fen=p.loan_terms.down_payment_fen, term_months=p.loan_terms.term_months,
+        ),
+        ApplyForLoanResult,
+        summary="apply for a car loan",
+    )
+    application_id = p.loan_application_id = application.application_id
+    p.record(UndoKind.CANCEL_LOAN, application_id)
+    decision: PartnerEvent | None = await p.wait_event(
+        "the lender's decision", application_id,
+        [E.LOAN_APPROVED, E.LOAN_DENIED, E.LOAN_DOCUMENTS_REQUIRED], p.policy.loan_decision_sla,
+        resend=resend_application,
+    )
+    if decision is not None and decision.type == E.LOAN_DOCUMENTS_REQUIRED:
+        decision = await _documents(p, application_id, str(decision.data.get("documents") or "documents"))
+    if decision is None or decision.type == E.LOAN_DENIED:
+        reason = ("the documents the lender asked for were not uploaded in time" if decision is None
+                  else f"loan denied: {decision.data.get('reason')}")
+        await _offer_full_payment(p, application_id, reason)
+        return
+    asked = loan_principal_fen(p.quote.price_fen, p.loan_terms.down_payment_fen, p.policy.min_down_payment_bp)
+    approved = decision.data.get("principal_fen")
+    p.loan_principal = min(asked, approved) if isinstance(approved, int) else asked
+    p.tracker.amounts.loan_principal = p.loan_principal
+    p.tracker.note(f"loan approved: {p.loan_principal} fen")
+
+
+async def _documents(p: Purchase, application_id: str, documents: str) -> PartnerEvent | None:
+    """The lender asked for documents: the customer uploads them within the window, then the lender decides.
+
+    None when the window passed without them (the loan lapses, as if denied).
+    """
+    p.documents_asked = documents
+    p.tracker.branch(Branch.FINANCING, PurchaseStage.FINANCING, f"the lender asks for {documents}")
+    upload_by = workflow.now() + p.policy.loan_documents_window
+    await p.notify("loan_documents_required", documents=documents, upload_by=f"{upload_by:%Y-%m-%d %H:%M} UTC")
+    uploaded = await p.wait("the customer to upload loan documents", lambda: p.loan_documents is not None,
+                            p.policy.loan_documents_window, expires=True)
+    p.documents_asked = None
+    if not uploaded:
+        return None
+    assert p.loan_documents is not None
+    _, resend = await p.act_resendable(
+        Activity.SUBMIT_LOAN_DOCUMENTS,
+        SubmitLoanDocumentsInput(key=p.key("loan-documents"), order_ref=p.order.order_id,
+                                 application_id=application_id, documents=p.loan_documents.documents),
+        SubmitLoanDocumentsResult,
+        summary=f"send the lender {', '.join(p.loan_documents.documents)}",
+    )
+    return await p.wait_event("the lender's decision", application_id, [E.LOAN_APPROVED, E.LOAN_DENIED],
+                              p.policy.loan_decision_sla, resend=resend)
+
+
+async def _offer_full_payment(p: Purchase, application_id: str, reason: str) -> None:
+    """No loan: the customer may switch to full payment within the window, else the purchase ends with no fee."""
+    p.loan_refused = reason
+    p.cancel_waives_fee = True  # cancelling now is not the customer's fault either
+    p.tracker.branch(Branch.FINANCING, PurchaseStage.FINANCING, f"{reason}: the customer may pay in full")
+    switch_by = workflow.now() + p.policy.loan_switch_window
+    await p.notify("loan_denied", reason=reason, switch_by=f"{switch_by:%Y-%m-%d %H:%M} UTC")
+    switched = await p.wait("the customer to switch to full payment", lambda: p.switched_to_full,
+                            p.policy.loan_switch_window, expires=True)
+    p.loan_refused = None
+    if not switched:
+        raise PurchaseEnded(f"{reason}; the customer did not switch to full payment in time", partner_refused=True)
+    p.cancel_waives_fee = False
+    p.plan = FinancingPlan.BATTERY_LEASE if p.plan.has_battery_lease else FinancingPlan.FULL
+    p.loan_terms = None
+    p.tracker.amounts.loan_principal = 0
+    p.saga.settle(UndoKind.CANCEL_LOAN, application_id, "the lender refused the loan: nothing to withdraw")
+    p.tracker.locked(plan=p.plan.value, delivery_centre=p.delivery_centre)
+    p.tracker.note(f"switched to full payment: plan {p.plan.value}")
+
+
 async def insurance(p: Purchase) -> None:
     """Bind the compulsory (and commercial) policy as soon as a VIN is known."""
     await p.wait("a VIN to insure", lambda: p.vin is not None, p.policy.allocation_sla, expires=False)
+    await _bind(p, "insurance")
+    p.tracker.branch_done(Branch.INSURANCE, f"policy {p.policy_id}")
+
+
+async def _bind(p: Purchase, step: str) -> None:
     assert p.vin is not None
+    vin = p.vin
     policy = await p.act(
         Activity.BIND_POLICY,
-        BindPolicyInput(key=p.key("insurance"), order_ref=p.order.order_id, vin=p.vin,
+        BindPolicyInput(key=p.key(step), order_ref=p.order.order_id, vin=vin,
                         holder_name=p.order.customer.name, holder_id_number=p.order.customer.id_card_number,
                         vehicle_price_fen=p.quote.price_fen, commercial=p.commercial_insurance),
         BindPolicyResult,
-        summary="bind insurance",
+        summary="bind insurance" if step == "insurance" else f"bind insurance on {vin} (another VIN)",
     )
-    p.policy_id = policy.policy_id
+    p.policy_id, p.insured_vin = policy.policy_id, vin
     p.premium = policy.total_premium_fen
     p.tracker.amounts.insurance_premium = p.premium
     p.record(UndoKind.CANCEL_POLICY, policy.policy_id, policy.total_premium_fen)
-    p.tracker.branch_done(Branch.INSURANCE, f"policy {policy.policy_id}")
+
+
+async def _insure_the_delivered_vin(p: Purchase) -> None:
+    """After a reallocation the policy may cover the VIN that went back: cancel it and insure the new one."""
+    if p.insured_vin == p.vin or p.policy_id is None:
+        return
+    old_policy, old_vin = p.policy_id, p.insured_vin
+    await undo_now(p, UndoKind.CANCEL_POLICY, old_policy, f"VIN {old_vin} went back to the OEM")
+    await _bind(p, f"insurance-{p.reallocations + 1}")

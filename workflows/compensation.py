@@ -83,6 +83,19 @@ async def undo(p: Purchase, undo: Undo, *, waive_fee: bool) -> None:
     p.tracker.note(f"undone: {undo.kind.value} {ref}")
 
 
+async def undo_now(p: Purchase, kind: UndoKind, reference: str, why: str) -> None:
+    """Undo one step while the purchase goes on (a damaged car's VIN, the policy of a VIN that was replaced).
+
+    It is a forward step: a partner that is down is waited for. The key is the one compensation would use, so
+    the partner does it once whichever runs it.
+    """
+    activity, build, result_type, summary = UNDO_CALLS[kind]
+    await call(activity, build(p.key(f"undo:{kind.value}:{reference}"), p.order.order_id, reference), result_type,
+               summary=f"{summary} ({why})")
+    p.saga.settle(kind, reference, why)
+    p.tracker.note(f"undone: {kind.value} {reference} ({why})")
+
+
 async def record_outcome(p: Purchase, state: Outcome, *, fee_waived: bool = False) -> None:
     """Tell finance how the purchase ended and with which money (reconciliation checks the ledger against it).
 

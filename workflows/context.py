@@ -21,7 +21,14 @@ with workflow.unsafe.imports_passed_through():
     from carbuy.contract.events import PartnerEvent, PartnerEventType
     from carbuy.contract.ops import CorrectRegistrationInput
     from carbuy.contract.order import FinancingPlan, LoanTerms
-    from carbuy.contract.purchase import Amounts, HandoverInput, PurchaseInput, Wait, purchase_workflow_id
+    from carbuy.contract.purchase import (
+        Amounts,
+        HandoverInput,
+        LoanDocumentsInput,
+        PurchaseInput,
+        Wait,
+        purchase_workflow_id,
+    )
 
 R = TypeVar("R", bound=BaseModel)
 
@@ -96,6 +103,14 @@ class Purchase:
         self.plate: str | None = None
         self.loan_application_id: str | None = None
         self.loan_principal = 0
+        self.loan_refused: str | None = None
+        """Why the lender said no, while the customer may still switch to full payment."""
+        self.switched_to_full = False
+        self.documents_asked: str | None = None
+        """What the lender asked for, while the customer may upload it."""
+        self.loan_documents: LoanDocumentsInput | None = None
+        self.reallocations = 0
+        self.insured_vin: str | None = None
         self.battery_contract_id: str | None = None
         self.premium = input.quote.premium_fen
         self.deposit: Payment | None = None

@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
         ErrorType,
         FailedUndo,
         HandoverInput,
+        LoanDocumentsInput,
         LockInput,
         PayInput,
         PurchaseInput,
@@ -30,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         PurchaseStatus,
         Query,
         Signal,
+        SwitchToFullPaymentInput,
         Update,
     )
     from carbuy.domain.pricing import PricingError, loan_principal_fen
@@ -175,6 +177,34 @@ class PurchaseWorkflow(OpsActions):
     @cancel.validator
     def _validate_cancel(self, input: CancelInput) -> None:
         self._require_cancellable()
+
+    @workflow.update(name=Update.SWITCH_TO_FULL_PAYMENT)
+    def switch_to_full_payment(self, input: SwitchToFullPaymentInput) -> ActionResult:
+        """After the lender said no: pay the whole price instead (the battery lease, if any, stays)."""
+        self.p.switched_to_full = True
+        return ActionResult(accepted=True, stage=self.p.tracker.stage, message="switching to full payment")
+
+    @switch_to_full_payment.validator
+    def _validate_switch_to_full_payment(self, input: SwitchToFullPaymentInput) -> None:
+        self._require(PurchaseStage.ALLOCATION, PurchaseStage.LOGISTICS, PurchaseStage.FINANCING,
+                      PurchaseStage.INSURANCE)
+        if self.p.loan_refused is None or self.p.switched_to_full:
+            raise self._refuse("only after the lender refused the loan, and only once")
+        if self.p.cancel_reason is not None:
+            raise self._refuse("the purchase is being cancelled")
+
+    @workflow.update(name=Update.UPLOAD_LOAN_DOCUMENTS)
+    def upload_loan_documents(self, input: LoanDocumentsInput) -> ActionResult:
+        """The documents the lender asked for; they are sent on and the lender decides."""
+        self.p.loan_documents = input
+        return ActionResult(accepted=True, stage=self.p.tracker.stage, message="documents sent to the lender")
+
+    @upload_loan_documents.validator
+    def _validate_upload_loan_documents(self, input: LoanDocumentsInput) -> None:
+        self._require(PurchaseStage.ALLOCATION, PurchaseStage.LOGISTICS, PurchaseStage.FINANCING,
+                      PurchaseStage.INSURANCE)
+        if self.p.documents_asked is None or self.p.loan_documents is not None:
+            raise self._refuse("the lender asked for no documents, or they were uploaded already")
 
     @workflow.signal(name=Signal.PARTNER_EVENT)
     def partner_event(self, event: PartnerEvent) -> None:

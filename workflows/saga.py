@@ -48,6 +48,13 @@ class Saga:
         """Record the undo of a step that just succeeded."""
         self.undos.append(Undo(kind=kind, reference=reference, amount_fen=amount_fen))
 
+    def settle(self, kind: UndoKind, reference: str, resolution: str) -> Undo | None:
+        """Mark a recorded undo as no longer needed (its step was undone on the way, or ended by itself)."""
+        undo = next((u for u in self.undos if u.kind is kind and u.reference == reference and not u.done), None)
+        if undo is not None:
+            undo.done, undo.error, undo.resolution = True, None, resolution
+        return undo
+
     def failed(self) -> list[Undo]:
         """The undos that ran and failed, and are not resolved yet."""
         return [u for u in self.undos if not u.done and u.error is not None]

@@ -23,6 +23,7 @@ class Activity(StrEnum):
     APPLY_FOR_LOAN = "apply_for_loan"
     DISBURSE_LOAN = "disburse_loan"
     CANCEL_LOAN = "cancel_loan"
+    SUBMIT_LOAN_DOCUMENTS = "submit_loan_documents"
     CREATE_BATTERY_CONTRACT = "create_battery_contract"
     ACTIVATE_BATTERY_CONTRACT = "activate_battery_contract"
     CANCEL_BATTERY_CONTRACT = "cancel_battery_contract"
@@ -147,6 +148,20 @@ class DisburseLoanResult(BaseModel):
 
     disbursement_id: str
     amount_fen: int
+
+
+class SubmitLoanDocumentsInput(Keyed):
+    """Send the lender the documents it asked for; the decision then comes back by callback."""
+
+    application_id: str
+    documents: list[str] = Field(min_length=1)
+
+
+class SubmitLoanDocumentsResult(BaseModel):
+    """The application after the documents arrived."""
+
+    application_id: str
+    status: str
 
 
 class CancelLoanInput(Keyed):

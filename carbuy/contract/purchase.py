@@ -87,6 +87,8 @@ class Update(StrEnum):
     PAY_BALANCE = "pay_balance"
     HANDOVER = "handover"
     CANCEL = "cancel"
+    SWITCH_TO_FULL_PAYMENT = "switch_to_full_payment"
+    UPLOAD_LOAN_DOCUMENTS = "upload_loan_documents"
 
 
 class Query(StrEnum):
@@ -156,6 +158,18 @@ class CancelInput(BaseModel):
     """Customer cancels the purchase (refused after handover)."""
 
     reason: str = Field(default="customer request", max_length=500)
+
+
+class SwitchToFullPaymentInput(BaseModel):
+    """After the lender said no, the customer pays the whole price instead of borrowing (within the window)."""
+
+    note: str | None = Field(default=None, max_length=500)
+
+
+class LoanDocumentsInput(BaseModel):
+    """The documents the lender asked for, as the customer uploaded them (document references)."""
+
+    documents: list[str] = Field(min_length=1, max_length=10, examples=[["proof_of_income"]])
 
 
 class ActionResult(BaseModel):

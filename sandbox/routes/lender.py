@@ -47,6 +47,7 @@ class LoanApplication(PartnerObject):
     principal_fen: int = 0
     annual_rate_bp: int = 0
     disbursed_fen: int = 0
+    documents: list[str] = Field(default_factory=list)
     callback_url: str
 
 
@@ -59,6 +60,12 @@ class LoanApplicationPublic(BaseModel):
     principal_fen: int
     annual_rate_bp: int
     disbursed_fen: int
+
+
+class DocumentsUpload(OrderRequest):
+    """The documents the lender asked for."""
+
+    documents: list[str] = Field(min_length=1)
 
 
 class DisbursementCreate(OrderRequest):
@@ -111,18 +118,25 @@ async def apply(
 
 async def _decide(dispatcher: CallbackDispatcher, app: LoanApplication) -> None:
     state = dispatcher.state
-    # A silent lender records its answers as dropped; replaying the application sends the latest one.
-    send = not state.has(app.order_ref, Scenario.LENDER_SILENT)
     await dispatcher.pause()
     if state.has(app.order_ref, Scenario.LOAN_DOCUMENTS_REQUIRED):
         async with state.lock:
             if app.status != "submitted":
                 return
             app.status = "documents_required"
+        # the decision waits for the documents (POST .../documents)
         await dispatcher.emit(url=app.callback_url, order_ref=app.order_ref, reference=app.id,
                               type=PartnerEventType.LOAN_DOCUMENTS_REQUIRED, data={"documents": "proof_of_income"},
-                              deliver=send)
-        await dispatcher.pause()  # the customer uploads them to the lender directly
+                              deliver=not state.has(app.order_ref, Scenario.LENDER_SILENT))
+        return
+    await _announce(dispatcher, app)
+
+
+async def _announce(dispatcher: CallbackDispatcher, app: LoanApplication) -> None:
+    """Decide (approved unless the order's scenario says denied) and send the decision."""
+    state = dispatcher.state
+    # A silent lender records its answers as dropped; replaying the application sends the latest one.
+    send = not state.has(app.order_ref, Scenario.LENDER_SILENT)
     async with state.lock:
         if app.status not in ("submitted", "documents_required"):
             return
@@ -142,6 +156,26 @@ async def _decide(dispatcher: CallbackDispatcher, app: LoanApplication) -> None:
               "term_months": app.term_months},
         deliver=send,
     )
+
+
+async def _decide_with_documents(dispatcher: CallbackDispatcher, app: LoanApplication) -> None:
+    await dispatcher.pause()
+    await _announce(dispatcher, app)
+
+
+@router.post("/applications/{application_id}/documents", summary="Send the documents asked for",
+             responses={**POST_ERRORS, **NOT_FOUND, **REFUSED})
+async def documents(
+    application_id: str, body: DocumentsUpload, state: StateDep, dispatcher: DispatcherDep, _key: IdempotencyKey
+) -> LoanApplicationPublic:
+    """The documents the lender asked for; the decision (loan.approved or loan.denied) follows by callback."""
+    app = state.get(LoanApplication, application_id, order_ref=body.order_ref)
+    if app.status != "documents_required":
+        raise Refused("documents_not_required", f"the application is {app.status}")
+    app.documents = list(body.documents)
+    app.status = "submitted"
+    dispatcher.spawn(_decide_with_documents(dispatcher, app))
+    return _public(app)
 
 
 @router.get("/applications/{application_id}", summary="Show an application", responses=NOT_FOUND)

@@ -10,10 +10,12 @@ from carbuy.contract.purchase import (
     ActionResult,
     CancelInput,
     HandoverInput,
+    LoanDocumentsInput,
     LockInput,
     PayInput,
     PurchaseStatus,
     Query,
+    SwitchToFullPaymentInput,
     Update,
     purchase_workflow_id,
 )
@@ -53,6 +55,18 @@ async def pay_deposit(order_id: str, body: PayInput, client: ClientDep) -> Actio
 async def lock(order_id: str, body: LockInput, client: ClientDep) -> ActionResult:
     """Lock trim, colour, delivery centre and financing plan."""
     return await _act(client, order_id, Update.LOCK, body)
+
+
+@router.post("/{order_id}/loan-documents", responses=ACTION_RESPONSES)
+async def upload_loan_documents(order_id: str, body: LoanDocumentsInput, client: ClientDep) -> ActionResult:
+    """Upload the documents the lender asked for; the lender then decides."""
+    return await _act(client, order_id, Update.UPLOAD_LOAN_DOCUMENTS, body)
+
+
+@router.post("/{order_id}/switch-to-full-payment", responses=ACTION_RESPONSES)
+async def switch_to_full_payment(order_id: str, body: SwitchToFullPaymentInput, client: ClientDep) -> ActionResult:
+    """After the lender refused the loan: pay the whole price instead (within the window)."""
+    return await _act(client, order_id, Update.SWITCH_TO_FULL_PAYMENT, body)
 
 
 @router.post("/{order_id}/balance", responses=ACTION_RESPONSES)

@@ -9,7 +9,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.financing import FinancingActivities
-from carbuy.contract.activities import ApplyForLoanInput, CancelLoanInput, DisburseLoanInput
+from carbuy.contract.activities import (
+    ApplyForLoanInput,
+    CancelLoanInput,
+    DisburseLoanInput,
+    SubmitLoanDocumentsInput,
+)
 from carbuy.contract.events import PartnerEventType as Event
 from carbuy.contract.purchase import ErrorType
 from carbuy.settings import DatabaseSettings, Settings
@@ -86,17 +91,27 @@ async def test_a_denied_loan_comes_back_as_loan_denied_and_cannot_be_disbursed(
     assert refused.value.details == ({"type": "application_not_approved", "reason": "the application is denied"},)
 
 
-async def test_a_loan_needing_documents_asks_for_them_then_is_approved(
+async def test_a_loan_needing_documents_waits_for_them_then_is_decided(
     lender: FinancingActivities, sandbox: SandboxControl, callback_sink: CallbackSink
 ) -> None:
     order_ref = sandbox.new_order_ref()
     await sandbox.choose(order_ref, "loan_documents_required")
+    env = ActivityEnvironment()
 
-    await ActivityEnvironment().run(lender.apply_for_loan, application(order_ref))
+    filed = await env.run(lender.apply_for_loan, application(order_ref))
+    asked = await callback_sink.wait_for(order_ref, count=1)
+    assert [c.type for c in asked] == [Event.LOAN_DOCUMENTS_REQUIRED]
+    upload = SubmitLoanDocumentsInput(key=f"{order_ref}-docs", order_ref=order_ref,
+                                      application_id=filed.application_id, documents=["proof_of_income"])
+    sent = await env.run(lender.submit_loan_documents, upload)
+    again = await env.run(lender.submit_loan_documents, upload)  # a retry under the same key changes nothing
 
     callbacks = await callback_sink.wait_for(order_ref, count=2)
     assert [c.type for c in callbacks] == [Event.LOAN_DOCUMENTS_REQUIRED, Event.LOAN_APPROVED]
-    assert len({c.event_id for c in callbacks}) == 2
+    assert sent == again and sent.status == "submitted"
+    with pytest.raises(ApplicationError) as refused:  # the decision is made: no more documents are taken
+        await env.run(lender.submit_loan_documents, upload.model_copy(update={"key": f"{order_ref}-docs-2"}))
+    assert refused.value.type == ErrorType.PARTNER_REFUSED
 
 
 async def test_a_down_payment_under_fifteen_percent_is_refused_without_retry(

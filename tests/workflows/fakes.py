@@ -5,6 +5,7 @@ Asynchronous answers come back the way the starter's webhook delivers them: as p
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ def _id(prefix: str) -> str:
 
 @dataclass
 class FakePartners:
-    """Every institution, answering at once; scenarios switch on refusals."""
+    """Every institution, answering at once; scenarios switch on refusals, gates hold an activity back."""
 
     client: Client
     scenarios: set[str] = field(default_factory=set)
@@ -42,6 +43,7 @@ class FakePartners:
     charges: dict[str, a.ChargeResult] = field(default_factory=dict)
     declined_cards: set[str] = field(default_factory=lambda: {"pm_card_chargeDeclined"})
     references: dict[str, str] = field(default_factory=dict)
+    gates: dict[str, asyncio.Event] = field(default_factory=dict)
 
     def names(self) -> list[str]:
         """The activity names called, in order."""
@@ -67,10 +69,16 @@ class FakePartners:
         self.calls.append((name, arg))
         return activity.info().workflow_id or ""
 
+    async def _gate(self, name: str) -> None:
+        """Hold an activity (already recorded as called) until the test opens its gate, if it has one."""
+        if (gate := self.gates.get(name)) is not None:
+            await gate.wait()
+
     def activities(self) -> list[Callable[..., Any]]:
         """The fake activities to register on a test worker."""
         return [
-            self.charge, self.refund, self.reserve, self.release, self.apply_loan, self.disburse, self.cancel_loan,
+            self.charge, self.refund, self.reserve, self.release, self.apply_loan, self.submit_documents,
+            self.disburse, self.cancel_loan,
             self.create_battery, self.activate_battery, self.cancel_battery, self.bind_policy, self.cancel_policy,
             self.book_shipment, self.cancel_shipment, self.submit_registration, self.book_service, self.notify,
             self.record_fee, self.record_outcome,
@@ -88,6 +96,7 @@ class FakePartners:
     @activity.defn(name=a.Activity.REFUND)
     async def refund(self, input: a.RefundInput) -> a.RefundResult:
         self._record(a.Activity.REFUND, input)
+        await self._gate(a.Activity.REFUND)
         return a.RefundResult(refund_id=_id("re"), amount_fen=input.amount_fen)
 
     @activity.defn(name=a.Activity.RESERVE_VEHICLE)
@@ -103,12 +112,14 @@ class FakePartners:
             await self._callback(wf, "inventory", PartnerEventType.VEHICLE_ALLOCATED, reservation,
                                  vin="LGBH52E09PY000002", warehouse="Guangzhou-Panyu")
             return a.ReserveVehicleResult(reservation_id=reservation, status="backordered")
-        return a.ReserveVehicleResult(reservation_id=reservation, status="reserved", vin="LGBH52E09PY000001",
+        nth = sum(1 for name, _ in self.calls if name == a.Activity.RESERVE_VEHICLE)  # another car, another VIN
+        return a.ReserveVehicleResult(reservation_id=reservation, status="reserved", vin=f"LGBH52E09PY{nth:06d}",
                                       warehouse="Guangzhou-Panyu")
 
     @activity.defn(name=a.Activity.RELEASE_VEHICLE)
     async def release(self, input: a.ReleaseVehicleInput) -> a.ReleaseVehicleResult:
         self._record(a.Activity.RELEASE_VEHICLE, input)
+        await self._gate(a.Activity.RELEASE_VEHICLE)
         if "release_fails" in self.scenarios:
             raise ApplicationError("inventory: unknown reservation", type=ErrorType.PARTNER_REJECTED_REQUEST,
                                    non_retryable=True)
@@ -120,6 +131,9 @@ class FakePartners:
         application, resent = self._reference("loan", input.key)
         if "lender_silent" in self.scenarios and not resent:
             pass  # the decision is lost until the request is sent again
+        elif "loan_documents" in self.scenarios:
+            await self._callback(wf, "lender", PartnerEventType.LOAN_DOCUMENTS_REQUIRED, application,
+                                 documents="proof_of_income")
         elif "loan_denied" in self.scenarios:
             await self._callback(wf, "lender", PartnerEventType.LOAN_DENIED, application, reason="income too low")
         else:
@@ -127,6 +141,17 @@ class FakePartners:
             await self._callback(wf, "lender", PartnerEventType.LOAN_APPROVED, application, principal_fen=principal,
                         annual_rate_bp=399)
         return a.ApplyForLoanResult(application_id=application, status="pending")
+
+    @activity.defn(name=a.Activity.SUBMIT_LOAN_DOCUMENTS)
+    async def submit_documents(self, input: a.SubmitLoanDocumentsInput) -> a.SubmitLoanDocumentsResult:
+        wf = self._record(a.Activity.SUBMIT_LOAN_DOCUMENTS, input)
+        if "loan_denied" in self.scenarios:
+            await self._callback(wf, "lender", PartnerEventType.LOAN_DENIED, input.application_id,
+                                 reason="income too low")
+        else:
+            await self._callback(wf, "lender", PartnerEventType.LOAN_APPROVED, input.application_id,
+                                 principal_fen=6_293_000, annual_rate_bp=399)
+        return a.SubmitLoanDocumentsResult(application_id=input.application_id, status="submitted")
 
     @activity.defn(name=a.Activity.DISBURSE_LOAN)
     async def disburse(self, input: a.DisburseLoanInput) -> a.DisburseLoanResult:
@@ -136,11 +161,15 @@ class FakePartners:
     @activity.defn(name=a.Activity.CANCEL_LOAN)
     async def cancel_loan(self, input: a.CancelLoanInput) -> a.CancelLoanResult:
         self._record(a.Activity.CANCEL_LOAN, input)
+        await self._gate(a.Activity.CANCEL_LOAN)
         return a.CancelLoanResult(cancelled=True)
 
     @activity.defn(name=a.Activity.CREATE_BATTERY_CONTRACT)
     async def create_battery(self, input: a.CreateBatteryContractInput) -> a.BatteryContractResult:
         self._record(a.Activity.CREATE_BATTERY_CONTRACT, input)
+        if "battery_refuses" in self.scenarios:
+            raise ApplicationError("battery operator: no battery capacity for this model in the city",
+                                   type=ErrorType.PARTNER_REFUSED, non_retryable=True)
         return a.BatteryContractResult(contract_id=_id("bat"), status="signed")
 
     @activity.defn(name=a.Activity.ACTIVATE_BATTERY_CONTRACT)
@@ -151,11 +180,15 @@ class FakePartners:
     @activity.defn(name=a.Activity.CANCEL_BATTERY_CONTRACT)
     async def cancel_battery(self, input: a.BatteryContractRef) -> a.BatteryContractResult:
         self._record(a.Activity.CANCEL_BATTERY_CONTRACT, input)
+        await self._gate(a.Activity.CANCEL_BATTERY_CONTRACT)
         return a.BatteryContractResult(contract_id=input.contract_id, status="cancelled")
 
     @activity.defn(name=a.Activity.BIND_POLICY)
     async def bind_policy(self, input: a.BindPolicyInput) -> a.BindPolicyResult:
         self._record(a.Activity.BIND_POLICY, input)
+        if "insurer_refuses" in self.scenarios:
+            raise ApplicationError("insurer: the VIN is not insurable", type=ErrorType.PARTNER_REFUSED,
+                                   non_retryable=True)
         commercial = input.vehicle_price_fen * 250 // 10_000 if input.commercial else 0
         return a.BindPolicyResult(policy_id=_id("pol"), compulsory_premium_fen=95_000,
                                   commercial_premium_fen=commercial)
@@ -163,14 +196,25 @@ class FakePartners:
     @activity.defn(name=a.Activity.CANCEL_POLICY)
     async def cancel_policy(self, input: a.CancelPolicyInput) -> a.CancelPolicyResult:
         self._record(a.Activity.CANCEL_POLICY, input)
+        await self._gate(a.Activity.CANCEL_POLICY)
         return a.CancelPolicyResult(cancelled=True)
 
     @activity.defn(name=a.Activity.BOOK_SHIPMENT)
     async def book_shipment(self, input: a.BookShipmentInput) -> a.BookShipmentResult:
         wf = self._record(a.Activity.BOOK_SHIPMENT, input)
+        await self._gate(a.Activity.BOOK_SHIPMENT)
         shipment = _id("shp")
         await self._callback(wf, "carrier", PartnerEventType.SHIPMENT_PICKED_UP, shipment)
+        if "in_transit" in self.scenarios:  # the car stays on the road
+            return a.BookShipmentResult(shipment_id=shipment, carrier="JD Logistics")
+        shipments = sum(1 for name, _ in self.calls if name == a.Activity.BOOK_SHIPMENT)
+        if "always_damaged" in self.scenarios or ("damaged" in self.scenarios and shipments == 1):
+            await self._callback(wf, "carrier", PartnerEventType.SHIPMENT_DAMAGED, shipment, reason="dented door")
+            return a.BookShipmentResult(shipment_id=shipment, carrier="JD Logistics")
         await self._callback(wf, "carrier", PartnerEventType.SHIPMENT_ARRIVED, shipment)
+        if "pdi_failed" in self.scenarios and shipments == 1:
+            await self._callback(wf, "delivery_centre", PartnerEventType.PDI_FAILED, shipment, reason="paint defect")
+            return a.BookShipmentResult(shipment_id=shipment, carrier="JD Logistics")
         if "slow_pdi" not in self.scenarios:
             await self._callback(wf, "delivery_centre", PartnerEventType.PDI_PASSED, shipment)
         return a.BookShipmentResult(shipment_id=shipment, carrier="JD Logistics")
@@ -178,6 +222,7 @@ class FakePartners:
     @activity.defn(name=a.Activity.CANCEL_SHIPMENT)
     async def cancel_shipment(self, input: a.CancelShipmentInput) -> a.CancelShipmentResult:
         self._record(a.Activity.CANCEL_SHIPMENT, input)
+        await self._gate(a.Activity.CANCEL_SHIPMENT)
         return a.CancelShipmentResult(cancelled=True)
 
     @activity.defn(name=a.Activity.SUBMIT_REGISTRATION)
@@ -185,7 +230,9 @@ class FakePartners:
         wf = self._record(a.Activity.SUBMIT_REGISTRATION, input)
         application, _ = self._reference("reg", input.key)
         first = sum(1 for name, _ in self.calls if name == a.Activity.SUBMIT_REGISTRATION) == 1
-        if "registration_rejected" in self.scenarios and first:
+        if "registry_silent" in self.scenarios:
+            pass  # the plate does not come while the test looks at the purchase
+        elif "registration_rejected" in self.scenarios and first:
             await self._callback(wf, "registry", PartnerEventType.REGISTRATION_REJECTED, application,
                                  reason="owner name does not match the id card")
         else:

@@ -28,7 +28,7 @@ from carbuy.contract.ops import (
     RetryInput,
 )
 from carbuy.contract.order import FinancingPlan
-from carbuy.contract.purchase import HandoverInput, PayInput, PurchaseStage, PurchaseState, Update
+from carbuy.contract.purchase import CancelInput, HandoverInput, PayInput, PurchaseStage, PurchaseState, Update
 from carbuy.domain.policy import PurchasePolicy
 from tests.factories import purchase_input
 from tests.workflows.driver import (
@@ -219,6 +219,8 @@ async def test_a_failed_undo_leaves_the_purchase_failed_for_ops_who_retry_it_or_
     async with purchase_worker(ts_client, partners) as queue:
         handle = await start(ts_client, queue, input)
         await pay_and_lock(handle, input)
+        await until(handle, waiting_for("switch to full payment"))
+        await act(handle, Update.CANCEL, CancelInput(reason="no loan, no car"))  # no fee: the lender refused
         failed = await until(handle, lambda s: s.state == PurchaseState.FAILED and bool(s.failed_undos))
         [undo] = failed.failed_undos
 
