@@ -1,12 +1,14 @@
-"""Record the histories the replay test replays: `python -m tests.workflows.record_histories`.
+"""Record the histories the replay test replays: `python -m tests.workflows.record_histories [NAME ...]`.
 
-Run it after an intended, versioned change of PurchaseWorkflow; commit the JSON files it writes.
+Run it after an intended, versioned change of PurchaseWorkflow; commit the JSON files it writes. With names, only
+those are recorded (the others stay as they were: today's code must still replay them).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -15,16 +17,28 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from carbuy.contract.order import FinancingPlan
-from carbuy.contract.purchase import CancelInput, PurchaseInput, PurchaseResult, Update
+from carbuy.contract.purchase import (
+    CancelInput,
+    HandoverInput,
+    PayInput,
+    PurchaseInput,
+    PurchaseResult,
+    PurchaseStage,
+    SwitchToFullPaymentInput,
+    Update,
+)
 from carbuy.processes import bin_path
 from carbuy.temporal import register_search_attributes
 from tests.factories import purchase_input
 from tests.workflows.driver import (
+    GOOD_CARD,
     act,
     buy_until_handover,
     pay_and_lock,
     purchase_worker,
     start,
+    until,
+    waiting_for,
 )
 from tests.workflows.fakes import FakePartners
 from workflows.purchase import PurchaseWorkflow
@@ -42,26 +56,42 @@ async def _cancel_after_lock(handle: Handle, input: PurchaseInput) -> None:
     await act(handle, Update.CANCEL, CancelInput(reason="changed my mind"))
 
 
+async def _switch_to_full_payment(handle: Handle, input: PurchaseInput) -> None:
+    await pay_and_lock(handle, input)
+    await until(handle, waiting_for("switch to full payment"))
+    await act(handle, Update.SWITCH_TO_FULL_PAYMENT, SwitchToFullPaymentInput())
+    await until(handle, waiting_for("pay the balance"))
+    await act(handle, Update.PAY_BALANCE, PayInput(payment_method=GOOD_CARD))
+    await until(handle, lambda s: s.stage == PurchaseStage.HANDOVER and bool(s.waiting_for))
+    await act(handle, Update.HANDOVER, HandoverInput(accepted=True))
+
+
 async def _deposit_expires(handle: Handle, input: PurchaseInput) -> None:
     return None
 
 
-SCENARIOS: dict[str, tuple[PurchaseInput, Callable[[Handle, PurchaseInput], Awaitable[None]]]] = {
-    **{f"completed_{plan.value}": (purchase_input(plan), _complete) for plan in FinancingPlan},
-    "cancelled_after_lock_loan": (purchase_input(FinancingPlan.LOAN), _cancel_after_lock),
-    "expired_before_deposit": (purchase_input(FinancingPlan.FULL), _deposit_expires),
+Drive = Callable[[Handle, PurchaseInput], Awaitable[None]]
+SCENARIOS: dict[str, tuple[PurchaseInput, Drive, set[str]]] = {
+    **{f"completed_{plan.value}": (purchase_input(plan), _complete, set()) for plan in FinancingPlan},
+    "cancelled_after_lock_loan": (purchase_input(FinancingPlan.LOAN), _cancel_after_lock, set()),
+    "expired_before_deposit": (purchase_input(FinancingPlan.FULL), _deposit_expires, set()),
+    "reallocated_after_damage_full": (purchase_input(FinancingPlan.FULL), _complete, {"damaged"}),
+    "switched_to_full_after_denied_loan": (purchase_input(FinancingPlan.LOAN), _switch_to_full_payment,
+                                           {"loan_denied"}),
 }
 
 
-async def record() -> None:
-    """Run every scenario on the time-skipping server and save its history as JSON."""
+async def record(names: list[str]) -> None:
+    """Run the named scenarios (default: every one) on the time-skipping server and save their histories."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=bin_path("temporal-test-server"), data_converter=pydantic_data_converter)
     await register_search_attributes(env.client, "default", check_existing=False)
     try:
         HISTORIES.mkdir(exist_ok=True)
-        for name, (input, drive) in SCENARIOS.items():
-            partners = FakePartners(env.client)
+        for name, (input, drive, scenarios) in SCENARIOS.items():
+            if names and name not in names:
+                continue
+            partners = FakePartners(env.client, scenarios=set(scenarios))
             async with purchase_worker(env.client, partners) as queue:
                 handle = await start(env.client, queue, input)
                 await drive(handle, input)
@@ -74,5 +104,5 @@ async def record() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(record())
+    asyncio.run(record(sys.argv[1:]))
     os._exit(0)

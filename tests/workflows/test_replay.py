@@ -18,7 +18,8 @@ TEXTS = {path.stem: path.read_text() for path in HISTORIES}
 def test_there_is_a_saved_history_for_every_plan_and_for_compensation() -> None:
     names = set(TEXTS)
     assert {"completed_full", "completed_loan", "completed_battery_lease", "completed_loan_battery",
-            "cancelled_after_lock_loan", "expired_before_deposit"} <= names
+            "cancelled_after_lock_loan", "expired_before_deposit", "reallocated_after_damage_full",
+            "switched_to_full_after_denied_loan"} <= names
 
 
 @pytest.mark.parametrize("name", sorted(TEXTS))
