@@ -52,8 +52,10 @@ class PurchaseWorkflow(OpsActions):
         try:
             return await asyncio.shield(walk)
         except asyncio.CancelledError:
-            # let the step in flight finish and record its undo; the walk compensates at its next checkpoint
-            self.p.cancel_reason = self.p.cancel_reason or "the workflow was cancelled"
+            # let the step in flight finish and record its undo; the walk compensates at its next checkpoint.
+            # Cancelling the workflow is an operator's act (UI, CLI, batch): like ops_cancel, it waives the fee.
+            if self.p.cancel_reason is None:
+                self.p.cancel_reason, self.p.cancel_waives_fee = "the workflow was cancelled", True
             await walk
             raise
 

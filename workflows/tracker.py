@@ -144,6 +144,15 @@ class Tracker:
             self.note(resolution)
         self.publish()
 
+    def clear_attention(self, resolution: str) -> None:
+        """Every cause of attention is moot (the purchase is being cancelled): clear the flag."""
+        if not self.attention:
+            return
+        self.attention.clear()
+        self.stuck_since = None
+        self.note(resolution)
+        self.publish()
+
     def partner_answered(self, answer: str) -> None:
         """Remember the last thing a partner told us (shown in the current details)."""
         self.last_partner_answer = f"{answer} at {workflow.now():%Y-%m-%d %H:%M} UTC"
