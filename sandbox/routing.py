@@ -135,12 +135,18 @@ async def _keyed(state: SandboxState, institution: str, handle: Handler, request
     record = RequestRecord(
         at=now(), institution=institution, method=request.method, path=request.url.path,
         idempotency_key=key, status_code=response.status_code, response=_json_or_none(bytes(response.body)),
-        references=created,
+        references=[*created, *_objects_in_path(request)],
     )
     state.order(order_ref).requests.append(record)
     state.answers[(institution, key)] = IdempotentAnswer(
         fingerprint=fingerprint, status_code=response.status_code, body=bytes(response.body), record=record)
     return response
+
+
+def _objects_in_path(request: Request) -> list[str]:
+    """The existing objects a request acts on (`/applications/{application_id}/documents`): a replay of it
+    re-sends their lost callbacks too, as the request that created them does."""
+    return [str(value) for name, value in request.path_params.items() if name.endswith("_id")]
 
 
 def _stored(status_code: int) -> bool:

@@ -160,3 +160,29 @@ async def test_a_silent_lender_is_only_silent_for_the_orders_that_chose_it(
 
     [approved] = await callback_sink.wait_for(order_ref, count=1)
     assert approved.type == Event.LOAN_APPROVED
+
+
+async def test_replaying_a_request_on_an_existing_object_resends_that_objects_lost_callbacks(
+    http: httpx.AsyncClient, sandbox: SandboxControl, callback_sink: CallbackSink
+) -> None:
+    # the lender asks for documents; its decision after the upload is lost, and comes when the upload is replayed
+    order_ref = sandbox.new_order_ref()
+    await sandbox.choose(order_ref, "loan_documents_required", "lender_silent")
+    body, key = loan_body(order_ref, callback_sink.url), f"{order_ref}-loan"
+    filed = (await post(http, "/lender/applications", body, key)).json()
+    await settled_callbacks(sandbox, order_ref, 1)
+    await post(http, "/lender/applications", body, key)  # the request for documents, resent
+    [asked] = await callback_sink.wait_for(order_ref, count=1)
+    assert asked.type == Event.LOAN_DOCUMENTS_REQUIRED
+    upload = {"order_ref": order_ref, "documents": ["proof_of_income"]}
+    path = f"/lender/applications/{filed['application_id']}/documents"
+    sent = await http.post(path, json=upload, headers={"Idempotency-Key": f"{order_ref}-docs"})
+    assert sent.status_code == 200, sent.text
+    await settled_callbacks(sandbox, order_ref, 2)
+    assert len(callback_sink.received(order_ref)) == 1  # the decision was dropped
+
+    again = await http.post(path, json=upload, headers={"Idempotency-Key": f"{order_ref}-docs"})
+
+    assert again.headers["Idempotent-Replayed"] == "true"
+    _, decided = await callback_sink.wait_for(order_ref, count=2)
+    assert (decided.type, decided.reference) == (Event.LOAN_APPROVED, filed["application_id"])
