@@ -12,6 +12,8 @@ from typing import Annotated, Any
 import httpx
 import typer
 
+from carbuy.cli_audit import audit_app
+from carbuy.cli_chaos import chaos
 from carbuy.cli_db import db_app
 from carbuy.cli_finance import finance_app
 from carbuy.cli_ops import ops_app
@@ -29,6 +31,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(finance_app, name="finance")
 app.add_typer(ops_app, name="ops")
 app.add_typer(outbox_app, name="outbox")
+app.command("chaos")(chaos)
+app.add_typer(audit_app, name="audit")
 
 
 def _exit(code: int) -> None:

@@ -136,6 +136,22 @@ class DevStack:
             if not process.running:
                 raise RuntimeError(f"{process.name} stopped:\n{process.log_tail()}")
 
+    def process(self, name: str) -> ManagedProcess:
+        """The stack's process of that name (temporal, localstripe, sandbox, worker, api, prometheus)."""
+        found = next((process for process in self.processes if process.name == name), None)
+        if found is None:
+            raise KeyError(f"the stack has no process {name!r}")
+        return found
+
+    def restart(self, name: str) -> ManagedProcess:
+        """Stop one process (if it still runs) and start it again with the same command line and environment.
+
+        The caller waits for it to be ready: each process has its own way of saying so.
+        """
+        process = self.process(name)
+        process.stop()
+        return process.start()
+
     def stop(self) -> None:
         """Stop every process, the last started first."""
         for process in reversed(self.processes):

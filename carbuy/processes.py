@@ -85,6 +85,21 @@ class ManagedProcess:
             except subprocess.TimeoutExpired:
                 continue
 
+    @property
+    def pid(self) -> int | None:
+        """The process id of the latest start (None before the first)."""
+        return None if self.popen is None else self.popen.pid
+
+    def kill(self, timeout_s: float = 10.0) -> None:
+        """SIGKILL the process group at once (no clean shutdown: a crash) and reap it."""
+        if self.popen is None or self.popen.poll() is not None:
+            return
+        try:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        self.popen.wait(timeout=timeout_s)
+
     def log_tail(self, lines: int = 40) -> str:
         """The last lines of the log."""
         try:

@@ -1,0 +1,1 @@
+"""The chaos runner: many purchases under partner faults, worker kills and Temporal restarts (`carbuy chaos`)."""
