@@ -3,10 +3,12 @@ documents, a damaged car or a failed PDI brings another VIN instead of a cancell
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TypeVar
 
 import pytest
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
 
 from carbuy.contract.activities import (
     Activity,
@@ -34,6 +36,7 @@ from carbuy.contract.purchase import (
     SwitchToFullPaymentInput,
     Update,
 )
+from carbuy.domain.policy import PurchasePolicy
 from carbuy.domain.pricing import balance_due_fen
 from tests.factories import purchase_input
 from tests.workflows.driver import (
@@ -221,3 +224,37 @@ async def test_switching_to_full_payment_is_refused_when_the_lender_did_not_refu
         with pytest.raises(WorkflowUpdateFailedError) as refused:
             await act(handle, Update.SWITCH_TO_FULL_PAYMENT, SwitchToFullPaymentInput())
     assert "only after the lender refused" in str(refused.value.cause)
+
+
+async def test_no_stock_waits_for_the_oem_and_is_flagged_once_the_allocation_sla_passes(
+    ts_client: Client, time_skipping_env: WorkflowEnvironment
+) -> None:
+    partners = FakePartners(ts_client, scenarios={"stock_silent"})
+    input = purchase_input(FinancingPlan.FULL, policy=PurchasePolicy(allocation_sla=timedelta(minutes=7)))
+    async with purchase_worker(ts_client, partners) as queue:
+        handle = await start(ts_client, queue, input)
+        await pay_and_lock(handle, input)
+        waiting = await until(handle, waiting_for("the OEM to allocate a VIN"))
+        await time_skipping_env.sleep(input.policy.allocation_sla + timedelta(minutes=1))
+        stuck = await until(handle, lambda s: s.attention.needed)
+    assert not waiting.attention.needed and stuck.state == PurchaseState.ACTIVE  # no stock: it waits on
+    assert any("SLA breached: waiting for the OEM to allocate a VIN" in r for r in stuck.attention.reasons)
+    assert {"purchase_delayed", "ops_attention"} <= set(_templates(partners))
+    assert not UNDOS & set(partners.names())
+
+
+async def test_a_declined_balance_card_can_be_retried_and_the_car_is_bought(ts_client: Client) -> None:
+    partners = FakePartners(ts_client)
+    input = purchase_input(FinancingPlan.FULL)
+    async with purchase_worker(ts_client, partners) as queue:
+        handle = await start(ts_client, queue, input)
+        await pay_and_lock(handle, input)
+        await until(handle, waiting_for("pay the balance"))
+        declined = await act(handle, Update.PAY_BALANCE, PayInput(payment_method="pm_card_chargeDeclined"))
+        await buy_until_handover_after_lock(handle)
+        result = await handle.result()
+    assert not declined.accepted and "declined" in declined.message
+    balance = [c for c in _calls(partners, ChargeInput) if c.kind == "balance"]
+    assert [c.payment_method for c in balance] == ["pm_card_chargeDeclined", GOOD_CARD]
+    assert balance[0].key != balance[1].key and result.state == PurchaseState.COMPLETED
+    assert Activity.REFUND not in partners.names()
