@@ -105,18 +105,6 @@ async def test_cancelling_after_lock_keeps_the_deposit_as_fee_and_undoes_every_s
     assert final.amounts.refunded == 0
 
 
-async def test_a_denied_loan_cancels_without_fee_and_refunds_the_whole_deposit(ts_client: Client) -> None:
-    partners = FakePartners(ts_client, scenarios={"loan_denied"})
-    input = purchase_input(FinancingPlan.LOAN)
-    async with purchase_worker(ts_client, partners) as queue:
-        handle = await start(ts_client, queue, input)
-        await pay_and_lock(handle, input)
-        result = await handle.result()
-    assert result.state == PurchaseState.CANCELLED and "loan denied" in (result.reason or "")
-    assert _refunds(partners) == [input.quote.deposit_fen]
-    assert Activity.CANCEL_LOAN in _undos(partners)
-
-
 async def test_a_declined_card_can_be_retried_with_another_card_under_a_new_key(ts_client: Client) -> None:
     partners = FakePartners(ts_client)
     input = purchase_input(FinancingPlan.FULL)

@@ -24,7 +24,11 @@ def test_there_is_a_saved_history_for_every_plan_and_for_compensation() -> None:
 
 @pytest.mark.parametrize("name", sorted(TEXTS))
 async def test_a_saved_history_replays_without_nondeterminism(name: str) -> None:
-    history = WorkflowHistory.from_json(name, TEXTS[name])
+    await _replays(name, TEXTS[name])
+
+
+async def _replays(name: str, text: str) -> None:
+    history = WorkflowHistory.from_json(name, text)
     replayer = Replayer(workflows=[PurchaseWorkflow], data_converter=pydantic_data_converter)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
@@ -41,7 +45,4 @@ COLD_START_TEXTS = {path.stem: path.read_text() for path in COLD_START}
 async def test_a_history_written_by_a_cold_worker_around_an_update_replays(name: str) -> None:
     # recorded by `carbuy chaos` (1,000 purchases, worker SIGKILLs): both purchases ran on and completed, with their
     # money audited clean, but their status query (which replays the history on an evicted workflow) fails
-    history = WorkflowHistory.from_json(name, COLD_START_TEXTS[name])
-    replayer = Replayer(workflows=[PurchaseWorkflow], data_converter=pydantic_data_converter)
-    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
-    assert result.replay_failure is None
+    await _replays(name, COLD_START_TEXTS[name])
