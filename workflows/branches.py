@@ -36,6 +36,11 @@ with workflow.unsafe.imports_passed_through():
     from carbuy.domain.pricing import loan_principal_fen
 
 
+REALLOCATE = "reallocate-after-damage"
+OFFER_FULL_PAYMENT = "offer-full-payment-after-denial"
+"""Patch ids (workflow.patched): purchases started before these behaviours keep the old ones on replay."""
+
+
 async def run_branches(p: Purchase) -> None:
     """Run vehicle, financing and insurance together; when one fails the others stop at their next step.
 
@@ -69,7 +74,10 @@ async def vehicle(p: Purchase) -> None:
         problem, shipment_id = await _ship(p, suffix)
         if problem is None:
             break
+        if not workflow.patched(REALLOCATE):  # a purchase that started before reallocation existed
+            raise PurchaseEnded(problem, partner_refused=True)
         if attempt >= p.policy.max_reallocations:
+            p.saga.settle(UndoKind.CANCEL_SHIPMENT, shipment_id, f"shipment ended: {problem}")
             raise PurchaseEnded(f"{problem}; no sound car after {attempt + 1} VINs", partner_refused=True)
         await _reallocate(p, problem, reservation_id, shipment_id)
     p.tracker.branch_done(Branch.VEHICLE, "arrived, PDI passed")
@@ -192,9 +200,12 @@ async def _loan(p: Purchase) -> None:
     if decision is not None and decision.type == E.LOAN_DOCUMENTS_REQUIRED:
         decision = await _documents(p, application_id, str(decision.data.get("documents") or "documents"))
     if decision is None or decision.type == E.LOAN_DENIED:
-        reason = ("the documents the lender asked for were not uploaded in time" if decision is None
-                  else f"loan denied: {decision.data.get('reason')}")
-        await _offer_full_payment(p, application_id, reason)
+        denied = decision is not None
+        reason = (f"loan denied: {decision.data.get('reason')}" if decision is not None
+                  else "the documents the lender asked for were not uploaded in time")
+        if denied and not workflow.patched(OFFER_FULL_PAYMENT):  # started before the offer existed
+            raise PurchaseEnded(reason, partner_refused=True)
+        await _offer_full_payment(p, application_id, reason, denied=denied)
         return
     asked = loan_principal_fen(p.quote.price_fen, p.loan_terms.down_payment_fen, p.policy.min_down_payment_bp)
     approved = decision.data.get("principal_fen")
@@ -229,8 +240,12 @@ async def _documents(p: Purchase, application_id: str, documents: str) -> Partne
                               p.policy.loan_decision_sla, resend=resend)
 
 
-async def _offer_full_payment(p: Purchase, application_id: str, reason: str) -> None:
-    """No loan: the customer may switch to full payment within the window, else the purchase ends with no fee."""
+async def _offer_full_payment(p: Purchase, application_id: str, reason: str, *, denied: bool) -> None:
+    """No loan: the customer may switch to full payment within the window, else the purchase ends with no fee.
+
+    A switch withdraws an application that lapsed (a denied one has nothing left to withdraw).
+    """
+    p.checkpoint()  # a cancel that came with the lender's answer is the customer's, with its fee rules
     p.loan_refused = reason
     p.cancel_waives_fee = True  # cancelling now is not the customer's fault either
     p.tracker.branch(Branch.FINANCING, PurchaseStage.FINANCING, f"{reason}: the customer may pay in full")
@@ -245,7 +260,10 @@ async def _offer_full_payment(p: Purchase, application_id: str, reason: str) -> 
     p.plan = FinancingPlan.BATTERY_LEASE if p.plan.has_battery_lease else FinancingPlan.FULL
     p.loan_terms = None
     p.tracker.amounts.loan_principal = 0
-    p.saga.settle(UndoKind.CANCEL_LOAN, application_id, "the lender refused the loan: nothing to withdraw")
+    if denied:
+        p.saga.settle(UndoKind.CANCEL_LOAN, application_id, "the lender refused the loan: nothing to withdraw")
+    else:
+        await undo_now(p, UndoKind.CANCEL_LOAN, application_id, "switched to full payment")
     p.tracker.locked(plan=p.plan.value, delivery_centre=p.delivery_centre)
     p.tracker.note(f"switched to full payment: plan {p.plan.value}")
 
@@ -280,4 +298,5 @@ async def _insure_the_delivered_vin(p: Purchase) -> None:
         return
     old_policy, old_vin = p.policy_id, p.insured_vin
     await undo_now(p, UndoKind.CANCEL_POLICY, old_policy, f"VIN {old_vin} went back to the OEM")
+    p.checkpoint()
     await _bind(p, f"insurance-{p.reallocations + 1}")

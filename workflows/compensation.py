@@ -32,7 +32,8 @@ async def compensate(p: Purchase, reason: str, *, waive_fee: bool) -> None:
     ops retry it (run again) or resolve it by hand; then the purchase ends cancelled.
     """
     p.tracker.end(PurchaseState.COMPENSATING, p.tracker.stage, reason)
-    p.tracker.clear_attention(f"no longer needs attention: {reason}")  # what it waited on is moot now
+    if workflow.patched("compensation-clears-attention"):  # what it waited on is moot now
+        p.tracker.clear_attention(f"no longer needs attention: {reason}")
     run = lambda u: undo(p, u, waive_fee=waive_fee)  # noqa: E731
     failed = await p.saga.compensate(run)
     while failed:

@@ -55,7 +55,8 @@ class PurchaseWorkflow(OpsActions):
             # let the step in flight finish and record its undo; the walk compensates at its next checkpoint.
             # Cancelling the workflow is an operator's act (UI, CLI, batch): like ops_cancel, it waives the fee.
             if self.p.cancel_reason is None:
-                self.p.cancel_reason, self.p.cancel_waives_fee = "the workflow was cancelled", True
+                self.p.cancel_reason = "the workflow was cancelled"
+                self.p.cancel_waives_fee = workflow.patched("workflow-cancel-waives-fee")
             await walk
             raise
 
@@ -192,7 +193,7 @@ class PurchaseWorkflow(OpsActions):
                       PurchaseStage.INSURANCE)
         if self.p.loan_refused is None or self.p.switched_to_full:
             raise self._refuse("only after the lender refused the loan, and only once")
-        if self.p.cancel_reason is not None:
+        if self.p.stopping:
             raise self._refuse("the purchase is being cancelled")
 
     @workflow.update(name=Update.UPLOAD_LOAN_DOCUMENTS)
@@ -207,6 +208,8 @@ class PurchaseWorkflow(OpsActions):
                       PurchaseStage.INSURANCE)
         if self.p.documents_asked is None or self.p.loan_documents is not None:
             raise self._refuse("the lender asked for no documents, or they were uploaded already")
+        if self.p.stopping:
+            raise self._refuse("the purchase is being cancelled")
 
     @workflow.signal(name=Signal.PARTNER_EVENT)
     def partner_event(self, event: PartnerEvent) -> None:

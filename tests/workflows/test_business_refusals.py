@@ -211,6 +211,7 @@ async def test_a_car_damaged_every_time_ends_the_purchase_without_fee(ts_client:
     assert result.state == PurchaseState.CANCELLED and "no sound car after 3 VINs" in (result.reason or "")
     assert len(_calls(partners, ReserveVehicleInput)) == 3
     assert len(_calls(partners, ReleaseVehicleInput)) == 3  # two returned on the way, the last one undone
+    assert Activity.CANCEL_SHIPMENT not in partners.names()  # no carrier fee for a damaged car's shipment
     assert [r.amount_fen for r in _calls(partners, RefundInput)] == [input.quote.deposit_fen]
 
 
@@ -258,3 +259,26 @@ async def test_a_declined_balance_card_can_be_retried_and_the_car_is_bought(ts_c
     assert [c.payment_method for c in balance] == ["pm_card_chargeDeclined", GOOD_CARD]
     assert balance[0].key != balance[1].key and result.state == PurchaseState.COMPLETED
     assert Activity.REFUND not in partners.names()
+
+
+async def test_switching_after_the_documents_lapsed_withdraws_the_open_application(
+    ts_client: Client, time_skipping_env: WorkflowEnvironment
+) -> None:
+    partners = FakePartners(ts_client, scenarios={"loan_documents"})
+    input = purchase_input(FinancingPlan.LOAN, policy=PurchasePolicy(loan_documents_window=timedelta(minutes=5)))
+    async with purchase_worker(ts_client, partners) as queue:
+        handle = await start(ts_client, queue, input)
+        await pay_and_lock(handle, input)
+        await until(handle, waiting_for("upload loan documents"))
+        await time_skipping_env.sleep(input.policy.loan_documents_window + timedelta(minutes=1))
+        offered = await until(handle, waiting_for("switch to full payment"))
+        await act(handle, Update.SWITCH_TO_FULL_PAYMENT, SwitchToFullPaymentInput())
+        await until(handle, waiting_for("pay the balance"))
+        await buy_until_handover_after_lock(handle)
+        result = await handle.result()
+    assert any("not uploaded in time" in (b.detail or "") for b in offered.branches)
+    assert result.state == PurchaseState.COMPLETED
+    # the lender still held the application (documents asked for): it is withdrawn, once, under the undo's key
+    [withdrawn] = [arg for name, arg in partners.calls if name == Activity.CANCEL_LOAN]
+    assert withdrawn.key.endswith(f":undo:cancel_loan:{withdrawn.application_id}")
+    assert Activity.DISBURSE_LOAN not in partners.names()

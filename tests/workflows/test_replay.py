@@ -19,7 +19,8 @@ def test_there_is_a_saved_history_for_every_plan_and_for_compensation() -> None:
     names = set(TEXTS)
     assert {"completed_full", "completed_loan", "completed_battery_lease", "completed_loan_battery",
             "cancelled_after_lock_loan", "expired_before_deposit", "reallocated_after_damage_full",
-            "switched_to_full_after_denied_loan"} <= names
+            "switched_to_full_after_denied_loan", "before_saga_damaged", "before_saga_loan_denied",
+            "before_saga_registration_rejected_then_cancel", "before_saga_workflow_cancel_after_lock"} <= names
 
 
 @pytest.mark.parametrize("name", sorted(TEXTS))
