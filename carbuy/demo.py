@@ -19,6 +19,9 @@ DEMO_ID_CARD = "11010519491231002X"
 FINAL_STAGES = (PurchaseStage.COMPLETED, PurchaseStage.CANCELLED, PurchaseStage.FAILED)
 
 
+DEMO_DELIVERY_CENTRE = "NGC-Guangzhou-Tianhe"
+
+
 def demo_order(plan: FinancingPlan, *, order_id: str | None = None, price_fen: int | None = None) -> dict[str, Any]:
     """An order body for the National Good Car with this plan."""
     battery = plan.has_battery_lease
@@ -30,8 +33,22 @@ def demo_order(plan: FinancingPlan, *, order_id: str | None = None, price_fen: i
         "mode": plan.mode.value, "financing_plan": plan.value, "commercial_insurance": True, "price_fen": price,
     }
     if plan.has_loan:
-        body["loan"] = {"down_payment_fen": price * 30 // 100, "term_months": 36}
+        body["loan"] = demo_loan(price)
     return body
+
+
+def demo_lock(plan: FinancingPlan, *, price_fen: int) -> dict[str, Any]:
+    """A lock body: the demo's trim, colour and delivery centre, this plan (with its loan terms)."""
+    body: dict[str, Any] = {"trim": "standard", "colour": "green", "delivery_centre": DEMO_DELIVERY_CENTRE,
+                            "financing_plan": plan.value, "commercial_insurance": True}
+    if plan.has_loan:
+        body["loan"] = demo_loan(price_fen)
+    return body
+
+
+def demo_loan(price_fen: int) -> dict[str, int]:
+    """Loan terms: 30% down, 36 months."""
+    return {"down_payment_fen": price_fen * 30 // 100, "term_months": 36}
 
 
 class DemoCustomer:
@@ -94,12 +111,7 @@ class DemoCustomer:
             if step == "deposit":
                 await self.action(order_id, "deposit", {"payment_method": await self.card()})
             elif step == "lock":
-                await self.action(order_id, "lock", {
-                    "trim": "standard", "colour": "green", "delivery_centre": "NGC-Guangzhou-Tianhe",
-                    "financing_plan": status.financing_plan.value, "commercial_insurance": True,
-                    **({"loan": {"down_payment_fen": status.amounts.price * 30 // 100, "term_months": 36}}
-                       if status.financing_plan.has_loan else {}),
-                })
+                await self.action(order_id, "lock", demo_lock(status.financing_plan, price_fen=status.amounts.price))
             elif step == "upload loan documents":
                 await self.action(order_id, "loan-documents", {"documents": ["proof_of_income"]})
             elif step == "switch to full payment" and switch_to_full:

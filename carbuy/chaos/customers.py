@@ -14,7 +14,7 @@ import httpx
 from carbuy.chaos.api import Api, Cards, problem_of
 from carbuy.chaos.plan import Abandon, CancelPoint, PurchasePlan
 from carbuy.contract.purchase import PurchaseStage, PurchaseState, PurchaseStatus
-from carbuy.demo import demo_order
+from carbuy.demo import demo_lock, demo_order
 
 # How the workflow words its waits on the customer (workflows/ordering.py, delivery.py, branches.py).
 WAIT_DEPOSIT = "the customer to pay the deposit"
@@ -28,7 +28,6 @@ ENDED = (PurchaseStage.COMPLETED, PurchaseStage.CANCELLED)
 BROKEN = ("Nondeterminism", "Fatal error in workflow machines")
 """A status query failing with these will never answer again: the worker cannot replay the purchase."""
 BEFORE_LOCK = (PurchaseStage.DEPOSIT, PurchaseStage.LOCK)
-DELIVERY_CENTRE = "NGC-Guangzhou-Tianhe"
 
 
 @dataclass
@@ -164,11 +163,7 @@ class ChaosCustomer:
         return False
 
     def _lock_body(self, status: PurchaseStatus) -> dict[str, Any]:
-        body: dict[str, Any] = {"trim": "standard", "colour": "green", "delivery_centre": DELIVERY_CENTRE,
-                                "financing_plan": self.plan.plan.value, "commercial_insurance": True}
-        if self.plan.plan.has_loan:
-            body["loan"] = {"down_payment_fen": status.amounts.price * 30 // 100, "term_months": 36}
-        return body
+        return demo_lock(self.plan.plan, price_fen=status.amounts.price)
 
     async def _pay(self, kind: str, decline_first: bool) -> None:
         declined = decline_first and kind not in self.progress.declined
