@@ -76,10 +76,11 @@ async def vehicle(p: Purchase) -> None:
             break
         if not workflow.patched(REALLOCATE):  # a purchase that started before reallocation existed
             raise PurchaseEnded(problem, partner_refused=True)
+        # the carrier's job ended (damaged, or delivered and failed PDI): there is no shipment left to cancel
+        p.saga.settle(UndoKind.CANCEL_SHIPMENT, shipment_id, f"shipment ended: {problem}")
         if attempt >= p.policy.max_reallocations:
-            p.saga.settle(UndoKind.CANCEL_SHIPMENT, shipment_id, f"shipment ended: {problem}")
             raise PurchaseEnded(f"{problem}; no sound car after {attempt + 1} VINs", partner_refused=True)
-        await _reallocate(p, problem, reservation_id, shipment_id)
+        await _reallocate(p, problem, reservation_id)
     p.tracker.branch_done(Branch.VEHICLE, "arrived, PDI passed")
 
 
@@ -141,12 +142,10 @@ async def _ship(p: Purchase, suffix: str) -> tuple[str | None, str]:
     return None, shipment.shipment_id
 
 
-async def _reallocate(p: Purchase, problem: str, reservation_id: str, shipment_id: str) -> None:
+async def _reallocate(p: Purchase, problem: str, reservation_id: str) -> None:
     """The car cannot be delivered: it goes back to the OEM (its VIN released), another one is reserved."""
     p.reallocations += 1
     p.tracker.note(f"{problem}: VIN {p.vin} goes back to the OEM; reallocating ({p.reallocations})")
-    # the carrier's job ended (damaged, or delivered and failed PDI): there is no shipment left to cancel
-    p.saga.settle(UndoKind.CANCEL_SHIPMENT, shipment_id, f"shipment ended: {problem}")
     await undo_now(p, UndoKind.RELEASE_VEHICLE, reservation_id, f"returned to the OEM: {problem}")
     await p.notify("vehicle_reallocated", key=f"vehicle_reallocated-{p.reallocations}", reason=problem)
     p.vin = p.warehouse = p.shipment_id = None

@@ -189,10 +189,15 @@ class PurchaseWorkflow(OpsActions):
 
     @switch_to_full_payment.validator
     def _validate_switch_to_full_payment(self, input: SwitchToFullPaymentInput) -> None:
+        self._require_loan_step(self.p.loan_refused is not None and not self.p.switched_to_full,
+                                "only after the lender refused the loan, and only once")
+
+    def _require_loan_step(self, asked: bool, otherwise: str) -> None:
+        """A customer's answer to the lender: only while the branches run, asked for, and not being cancelled."""
         self._require(PurchaseStage.ALLOCATION, PurchaseStage.LOGISTICS, PurchaseStage.FINANCING,
                       PurchaseStage.INSURANCE)
-        if self.p.loan_refused is None or self.p.switched_to_full:
-            raise self._refuse("only after the lender refused the loan, and only once")
+        if not asked:
+            raise self._refuse(otherwise)
         if self.p.stopping:
             raise self._refuse("the purchase is being cancelled")
 
@@ -204,12 +209,8 @@ class PurchaseWorkflow(OpsActions):
 
     @upload_loan_documents.validator
     def _validate_upload_loan_documents(self, input: LoanDocumentsInput) -> None:
-        self._require(PurchaseStage.ALLOCATION, PurchaseStage.LOGISTICS, PurchaseStage.FINANCING,
-                      PurchaseStage.INSURANCE)
-        if self.p.documents_asked is None or self.p.loan_documents is not None:
-            raise self._refuse("the lender asked for no documents, or they were uploaded already")
-        if self.p.stopping:
-            raise self._refuse("the purchase is being cancelled")
+        self._require_loan_step(self.p.documents_asked is not None and self.p.loan_documents is None,
+                                "the lender asked for no documents, or they were uploaded already")
 
     @workflow.signal(name=Signal.PARTNER_EVENT)
     def partner_event(self, event: PartnerEvent) -> None:
