@@ -112,6 +112,11 @@ async def pay_and_lock(handle: WorkflowHandle[PurchaseWorkflow, PurchaseResult],
 async def buy_until_handover(handle: WorkflowHandle[PurchaseWorkflow, PurchaseResult], input: PurchaseInput) -> None:
     """Pay the deposit, lock, pay the balance and accept the car."""
     await pay_and_lock(handle, input)
+    await pay_balance_and_accept(handle)
+
+
+async def pay_balance_and_accept(handle: WorkflowHandle[PurchaseWorkflow, PurchaseResult]) -> None:
+    """Once the balance is due: pay it with a good card and accept the car."""
     await until(handle, waiting_for("pay the balance"))
     balance = await act(handle, Update.PAY_BALANCE, PayInput(payment_method=GOOD_CARD))
     assert balance.accepted, balance.message

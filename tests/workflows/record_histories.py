@@ -19,11 +19,8 @@ from temporalio.testing import WorkflowEnvironment
 from carbuy.contract.order import FinancingPlan
 from carbuy.contract.purchase import (
     CancelInput,
-    HandoverInput,
-    PayInput,
     PurchaseInput,
     PurchaseResult,
-    PurchaseStage,
     SwitchToFullPaymentInput,
     Update,
 )
@@ -31,10 +28,10 @@ from carbuy.processes import bin_path
 from carbuy.temporal import register_search_attributes
 from tests.factories import purchase_input
 from tests.workflows.driver import (
-    GOOD_CARD,
     act,
     buy_until_handover,
     pay_and_lock,
+    pay_balance_and_accept,
     purchase_worker,
     start,
     until,
@@ -60,10 +57,7 @@ async def _switch_to_full_payment(handle: Handle, input: PurchaseInput) -> None:
     await pay_and_lock(handle, input)
     await until(handle, waiting_for("switch to full payment"))
     await act(handle, Update.SWITCH_TO_FULL_PAYMENT, SwitchToFullPaymentInput())
-    await until(handle, waiting_for("pay the balance"))
-    await act(handle, Update.PAY_BALANCE, PayInput(payment_method=GOOD_CARD))
-    await until(handle, lambda s: s.stage == PurchaseStage.HANDOVER and bool(s.waiting_for))
-    await act(handle, Update.HANDOVER, HandoverInput(accepted=True))
+    await pay_balance_and_accept(handle)
 
 
 async def _deposit_expires(handle: Handle, input: PurchaseInput) -> None:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import TypeVar
 
 import pytest
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from carbuy.contract.activities import (
@@ -27,11 +27,8 @@ from carbuy.contract.ledger import RecordPurchaseOutcomeInput
 from carbuy.contract.order import FinancingPlan
 from carbuy.contract.purchase import (
     CancelInput,
-    HandoverInput,
     LoanDocumentsInput,
     PayInput,
-    PurchaseResult,
-    PurchaseStage,
     PurchaseState,
     SwitchToFullPaymentInput,
     Update,
@@ -44,6 +41,7 @@ from tests.workflows.driver import (
     act,
     buy_until_handover,
     pay_and_lock,
+    pay_balance_and_accept,
     purchase_worker,
     start,
     status,
@@ -51,7 +49,6 @@ from tests.workflows.driver import (
     waiting_for,
 )
 from tests.workflows.fakes import FakePartners
-from workflows.purchase import PurchaseWorkflow
 
 T = TypeVar("T")
 
@@ -77,8 +74,7 @@ async def test_after_a_denied_loan_the_customer_switches_to_full_payment_and_buy
         switched = await act(handle, Update.SWITCH_TO_FULL_PAYMENT, SwitchToFullPaymentInput())
         with pytest.raises(WorkflowUpdateFailedError):  # once is enough
             await act(handle, Update.SWITCH_TO_FULL_PAYMENT, SwitchToFullPaymentInput())
-        await until(handle, waiting_for("pay the balance"))
-        await buy_until_handover_after_lock(handle)
+        await pay_balance_and_accept(handle)
         result = await handle.result()
         final = await status(handle)
 
@@ -93,14 +89,6 @@ async def test_after_a_denied_loan_the_customer_switches_to_full_payment_and_buy
     assert "loan_denied" in _templates(partners)
     outcome = _calls(partners, RecordPurchaseOutcomeInput)[-1]
     assert (outcome.state, outcome.loan_principal_fen) == ("completed", 0)
-
-
-async def buy_until_handover_after_lock(handle: WorkflowHandle[PurchaseWorkflow, PurchaseResult]) -> None:
-    """Pay the balance and accept the car (the deposit is paid and the order locked already)."""
-    paid = await act(handle, Update.PAY_BALANCE, PayInput(payment_method=GOOD_CARD))
-    assert paid.accepted, paid.message
-    await until(handle, lambda s: s.stage == PurchaseStage.HANDOVER and bool(s.waiting_for))
-    assert (await act(handle, Update.HANDOVER, HandoverInput(accepted=True))).accepted
 
 
 async def test_a_denied_loan_not_switched_in_time_cancels_without_fee_undoing_in_reverse(ts_client: Client) -> None:
@@ -147,8 +135,7 @@ async def test_the_lender_asks_for_documents_and_decides_once_they_are_uploaded(
         await pay_and_lock(handle, input)
         await until(handle, waiting_for("upload loan documents"))
         sent = await act(handle, Update.UPLOAD_LOAN_DOCUMENTS, LoanDocumentsInput(documents=["proof_of_income"]))
-        await until(handle, waiting_for("pay the balance"))
-        await buy_until_handover_after_lock(handle)
+        await pay_balance_and_accept(handle)
         result = await handle.result()
 
     assert sent.accepted and result.state == PurchaseState.COMPLETED
@@ -252,7 +239,7 @@ async def test_a_declined_balance_card_can_be_retried_and_the_car_is_bought(ts_c
         await pay_and_lock(handle, input)
         await until(handle, waiting_for("pay the balance"))
         declined = await act(handle, Update.PAY_BALANCE, PayInput(payment_method="pm_card_chargeDeclined"))
-        await buy_until_handover_after_lock(handle)
+        await pay_balance_and_accept(handle)
         result = await handle.result()
     assert not declined.accepted and "declined" in declined.message
     balance = [c for c in _calls(partners, ChargeInput) if c.kind == "balance"]
@@ -273,8 +260,7 @@ async def test_switching_after_the_documents_lapsed_withdraws_the_open_applicati
         await time_skipping_env.sleep(input.policy.loan_documents_window + timedelta(minutes=1))
         offered = await until(handle, waiting_for("switch to full payment"))
         await act(handle, Update.SWITCH_TO_FULL_PAYMENT, SwitchToFullPaymentInput())
-        await until(handle, waiting_for("pay the balance"))
-        await buy_until_handover_after_lock(handle)
+        await pay_balance_and_accept(handle)
         result = await handle.result()
     assert any("not uploaded in time" in (b.detail or "") for b in offered.branches)
     assert result.state == PurchaseState.COMPLETED
