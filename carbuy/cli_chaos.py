@@ -24,6 +24,8 @@ def chaos(
                                            "this long (after every customer started)")] = 300.0,
     deadline_floor_s: Annotated[float, typer.Option(min=0, help="shortest scaled window or SLA")] = 20.0,
     poll_s: Annotated[float, typer.Option(min=0.05, help="how often each customer reads its status")] = 0.5,
+    disruption_delay_s: Annotated[float, typer.Option(min=0.1, help="longest pause before each disruption (one "
+                                                      "planned after every purchase has ended is skipped)")] = 12.0,
     state_dir: Annotated[Path | None, typer.Option(help="keep state and logs here (default: a temporary "
                                                    "directory, removed after a run that is OK)")] = None,
     json_file: Annotated[Path | None, typer.Option("--json", help="also write the summary as JSON here")] = None,
@@ -36,7 +38,8 @@ def chaos(
 
     config = ChaosConfig(purchases=purchases, seed=seed, concurrency=concurrency, fault_rate=fault_rate, kills=kills,
                          temporal_restarts=temporal_restarts, timeout_s=timeout_s, stall_s=stall_s,
-                         deadline_floor_s=deadline_floor_s, poll_s=poll_s, state_dir=state_dir)
+                         deadline_floor_s=deadline_floor_s, poll_s=poll_s, disruption_delay_s=disruption_delay_s,
+                         state_dir=state_dir)
     summary = asyncio.run(run_chaos(config, Settings(), typer.echo))
     render(summary, Console(width=160))
     if json_file is not None:
