@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Literal
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
 
-from workflows.calls import UNDO_RETRY, call
+from workflows.calls import BOOKKEEPING_FAILED, UNDO_RETRY, bookkeep, call
 from workflows.context import Purchase
 from workflows.saga import UNDO_CALLS, Undo, UndoKind
 
@@ -113,7 +112,7 @@ async def record_outcome(p: Purchase, state: Outcome, *, fee_waived: bool = Fals
         balance_due_fen=t.amounts.balance_due, ended_at=workflow.now(),
     )
     try:
-        await call(a.Activity.RECORD_PURCHASE_OUTCOME, outcome, RecordPurchaseOutcomeResult,
-                   summary=f"record outcome {state}", retry=UNDO_RETRY)
-    except ActivityError as err:
+        await bookkeep(a.Activity.RECORD_PURCHASE_OUTCOME, outcome, RecordPurchaseOutcomeResult,
+                       summary=f"record outcome {state}", retry=UNDO_RETRY)
+    except BOOKKEEPING_FAILED as err:
         t.note(f"outcome not recorded: {err.cause or err}")

@@ -9,10 +9,9 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
 
 from workflows import metrics
-from workflows.calls import NOTIFY_RETRY, call
+from workflows.calls import BOOKKEEPING_FAILED, NOTIFY_RETRY, bookkeep, call
 from workflows.saga import Saga, UndoKind
 from workflows.tracker import Tracker, deadline_left
 
@@ -284,7 +283,7 @@ class Purchase:
     ) -> None:
         channel: Literal["sms", "email"] = "sms" if audience == "customer" else "email"
         try:
-            await call(
+            await bookkeep(
                 Activity.SEND_NOTIFICATION,
                 SendNotificationInput(key=self.key(f"notify:{key}"), order_ref=self.order.order_id,
                                       template=template, channel=channel, to=to, audience=audience,
@@ -293,5 +292,5 @@ class Purchase:
                 summary=f"notify {audience} {template}",
                 retry=NOTIFY_RETRY,
             )
-        except ActivityError as err:
+        except BOOKKEEPING_FAILED as err:
             self.tracker.note(f"notification {template} not sent: {err.cause or err}")
