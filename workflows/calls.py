@@ -48,9 +48,10 @@ NOTIFY_RETRY = RetryPolicy(
 
 START_TO_CLOSE = timedelta(seconds=30)
 
-LOCAL_BOOKKEEPING = "local-bookkeeping"
-"""Patch id: notifications and the outcome record run as local activities (purchases started before keep
-scheduling them as activities on replay)."""
+LEAN_HISTORY = "lean-history"
+"""Patch id of the history diet (issue 8): notifications and the outcome record run as local activities, and the
+insurance branch's wait for a VIN has no timer of its own. Purchases started before keep the old commands on
+replay: the first call of workflow.patched decides for the whole purchase."""
 
 
 async def call(
@@ -89,7 +90,7 @@ async def bookkeep(
     It needs no task queue round trip: one marker event instead of six (the activity's three and the workflow
     task its completion wakes). Its key makes a retry or a replayed marker-less attempt harmless.
     """
-    if not workflow.patched(LOCAL_BOOKKEEPING):
+    if not workflow.patched(LEAN_HISTORY):
         return await call(activity, arg, result_type, summary=summary, retry=retry)
     result: R = await workflow.execute_local_activity(
         activity.value,

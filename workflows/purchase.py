@@ -99,7 +99,8 @@ class PurchaseWorkflow(OpsActions):
 
     def _result(self) -> PurchaseResult:
         t = self.p.tracker
-        return PurchaseResult(order_id=self.p.order.order_id, stage=t.stage, state=t.state, reason=t.reason)
+        return PurchaseResult(order_id=self.p.order.order_id, stage=t.stage, state=t.state, reason=t.reason,
+                              status=self.status())
 
     # customer actions (updates with validators: a refused action never reaches history)
 

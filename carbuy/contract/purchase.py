@@ -128,6 +128,9 @@ class PurchaseResult(BaseModel):
     stage: PurchaseStage
     state: PurchaseState
     reason: str | None = None
+    status: PurchaseStatus | None = None
+    """The final status: the API answers a closed purchase's status from it, without a worker replaying it (None
+    in the results of purchases that ended before it existed)."""
 
 
 class PayInput(BaseModel):
@@ -258,3 +261,6 @@ class PurchaseStatus(BaseModel):
     reason: str | None = None
     attention: Attention = Field(default_factory=Attention)
     failed_undos: list[FailedUndo] = Field(default_factory=list)
+
+
+PurchaseResult.model_rebuild()  # its final status is defined further down

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from pydantic import BaseModel
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowQueryRejectedError
+from temporalio.common import QueryRejectCondition
 
 from carbuy.contract.purchase import (
     ActionResult,
@@ -13,6 +16,7 @@ from carbuy.contract.purchase import (
     LoanDocumentsInput,
     LockInput,
     PayInput,
+    PurchaseResult,
     PurchaseStatus,
     Query,
     SwitchToFullPaymentInput,
@@ -33,12 +37,27 @@ ACTION_RESPONSES: Responses = {
 @router.get("/{order_id}")
 async def get_purchase(order_id: str, client: ClientDep) -> PurchaseStatus:
     """Stage, every parallel branch, amounts, what it waits for, and a timeline."""
-    handle = client.get_workflow_handle(purchase_workflow_id(order_id))
+    handle = client.get_workflow_handle(purchase_workflow_id(order_id), result_type=PurchaseResult)
     try:
-        status: PurchaseStatus = await handle.query(Query.STATUS.value, result_type=PurchaseStatus)
-        return status
+        try:
+            # an open purchase answers from the worker's cache; the server refuses the query of a closed one
+            # instead of having a worker replay its whole history
+            status: PurchaseStatus = await handle.query(Query.STATUS.value, result_type=PurchaseStatus,
+                                                        reject_condition=QueryRejectCondition.NOT_OPEN)
+            return status
+        except WorkflowQueryRejectedError:
+            final = await _final_status(handle)
+            return final or await handle.query(Query.STATUS.value, result_type=PurchaseStatus)
     except Exception as err:
         await raise_for(err, order_id, client)
+
+
+async def _final_status(handle: WorkflowHandle[Any, PurchaseResult]) -> PurchaseStatus | None:
+    """A closed purchase's final status, from its result (None: it ended without one, e.g. terminated)."""
+    try:
+        return (await handle.result(follow_runs=False)).status
+    except WorkflowFailureError:
+        return None
 
 
 async def _act(client: Client, order_id: str, update: Update, arg: BaseModel) -> ActionResult:
