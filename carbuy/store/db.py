@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
@@ -22,8 +23,24 @@ def make_engine(settings: DatabaseSettings) -> Engine:
         if url.database not in _IN_MEMORY:
             Path(str(url.database)).parent.mkdir(parents=True, exist_ok=True)
         # Activities use sessions from worker threads; each session still has its own connection.
-        return create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(connection: Any, _record: object) -> None:
+    """Write-ahead log: the worker, the API and the CLI share the file, readers never wait for a writer, and a
+    commit appends to the log instead of syncing the database file twice (synchronous=NORMAL keeps every commit
+    durable across a process crash; a power cut may lose the last ones, which the activities' keys redo).
+    A writer waits up to 5 s for another process's write instead of failing at once."""
+    cursor = connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+    finally:
+        cursor.close()
 
 
 def migrate(engine: Engine) -> None:
