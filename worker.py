@@ -6,17 +6,20 @@ Run with `python worker.py` (or `carbuy worker`); SIGTERM or SIGINT drains in-fl
 from __future__ import annotations
 
 import asyncio
+import compileall
 import logging
 import os
 import signal
 import sys
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+import workflows
 from activities.battery import BatteryActivities
 from activities.financing import FinancingActivities
 from activities.insurance import InsuranceActivities
@@ -55,6 +58,20 @@ INSTITUTIONS = (
 )
 
 
+def precompile_workflows() -> None:
+    """Write the workflow modules' bytecode before the first workflow task.
+
+    The sandbox imports the workflow modules afresh for every new workflow instance. Without bytecode on disk (as
+    with PYTHONDONTWRITEBYTECODE, common in containers) each of those imports compiled them from source again:
+    21 ms of worker CPU per purchase instead of 6 ms. A read-only install (bytecode built with it) skips this.
+    """
+    directory = Path(workflows.__file__).resolve().parent
+    try:
+        compileall.compile_dir(directory, quiet=2)
+    except OSError as err:
+        log.warning("could not write bytecode for %s: %s", directory, err)
+
+
 def build_institutions(settings: Settings) -> list[Institution]:
     """Every institution's activities, built once with their clients."""
     return [cls.from_settings(settings) for cls in INSTITUTIONS]
@@ -75,6 +92,7 @@ async def run(settings: Settings) -> None:
     """Run until SIGTERM/SIGINT, then finish in-flight activities and close every client."""
     # two metrics endpoints: the SDK's runtime serves temporal_* and the workflows' carbuy_* metrics, the
     # prometheus-client registry the activities' carbuy_* metrics
+    precompile_workflows()
     client = await connect(settings.temporal, runtime=sdk_runtime(settings.metrics))
     serve_metrics(settings.metrics.host, settings.metrics.worker_port)
     institutions = build_institutions(settings)
