@@ -13,10 +13,10 @@ from pydantic import BaseModel
 from carbuy.contract.events import ProcessorEvent
 
 SIGNATURE_HEADER = "Stripe-Signature"
-SIGNALLED_TYPES = frozenset(
-    {"payment_intent.succeeded", "payment_intent.payment_failed", "charge.succeeded", "charge.refunded"}
-)
-"""The event types a purchase is told about; every other type is stored and otherwise ignored."""
+SIGNALLED_TYPES = frozenset({"payment_intent.payment_failed", "charge.refunded", "charge.dispute.created"})
+"""The event types a purchase is told about; every other type is stored (finance reconciles against it) and
+otherwise ignored. A charge that succeeded is not among them: the purchase's own charge activity confirmed it and
+wrote its ledger row, so a signal would only add history events and a workflow task (issue 8)."""
 
 LOCALSTRIPE_WEBHOOK_ID = "carbuy"
 
