@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel
+from temporalio.client import Client
 
 from carbuy.processes import ManagedProcess, bin_path, free_port, port_in_use
 from carbuy.settings import MetricsSettings, Settings
@@ -70,6 +72,8 @@ class DevStack:
     ui_port: int
     localstripe_port: int
     processes: list[ManagedProcess] = field(default_factory=list)
+    temporal_args: list[str] = field(default_factory=list)
+    """Extra `temporal server start-dev` arguments (the benchmarks run it as the bare baseline does)."""
 
     @property
     def api_url(self) -> str:
@@ -94,13 +98,13 @@ class DevStack:
             temporal = self._spawn("temporal", [
                 bin_path("temporal"), "server", "start-dev", "--ip", "127.0.0.1",
                 "--db-filename", str(self.state_dir / "temporal.db"), "--port", str(self.temporal_port),
-                "--ui-port", str(self.ui_port), "--log-level", "warn",
+                "--ui-port", str(self.ui_port), "--log-level", "warn", *self.temporal_args,
             ])
             stripe = self._spawn("localstripe", [bin_path("localstripe"), "--port", str(self.localstripe_port),
                                                  "--from-scratch"])
             sandbox = self._spawn("sandbox", [sys.executable, "-m", "sandbox"])
             await asyncio.to_thread(temporal.wait_until_ready, port=self.temporal_port, timeout_s=60)
-            client = await connect(self.settings.temporal)
+            client = await self._connect_when_healthy(temporal)
             await register_search_attributes(client, self.settings.temporal.namespace)
             await asyncio.to_thread(stripe.wait_until_ready, url=f"http://127.0.0.1:{self.localstripe_port}/v1/customers")
             await asyncio.to_thread(register_localstripe_webhook, f"http://127.0.0.1:{self.localstripe_port}",
@@ -114,6 +118,17 @@ class DevStack:
         except BaseException:
             self.stop()
             raise
+
+    async def _connect_when_healthy(self, temporal: ManagedProcess, timeout_s: float = 60.0) -> Client:
+        """Connect once the frontend is healthy: its port opens a moment before it answers ("not healthy yet")."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                return await connect(self.settings.temporal)
+            except RuntimeError:
+                if time.monotonic() > deadline or not temporal.running:
+                    raise
+                await asyncio.sleep(0.2)
 
     def start_prometheus(self, port: int, *, scrape_interval_s: float = 1.0) -> str:
         """Start Prometheus scraping this stack (installing it if missing); its URL once it is ready."""
