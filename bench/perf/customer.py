@@ -63,6 +63,10 @@ class PurchaseRun:
         return self.stage is PurchaseStage.COMPLETED
 
 
+KEEPALIVE_S = 2.0
+"""Idle pooled connections are dropped after this: uvicorn closes them after 5 s, and a request sent on one it is
+closing fails with ReadError (a driver artefact that failed one purchase of 200 in a run)."""
+
 SMS_VEHICLE_ARRIVED, SMS_READY_FOR_HANDOVER, SMS_COMPLETED = "vehicle_arrived", "ready_for_handover", \
     "purchase_completed"
 """The notification templates the customer acts on."""
@@ -71,14 +75,16 @@ SMS_VEHICLE_ARRIVED, SMS_READY_FOR_HANDOVER, SMS_COMPLETED = "vehicle_arrived", 
 def notifier_http(settings: Settings, *, connections: int = 100) -> httpx.AsyncClient:
     """The one pooled client every bench customer reads its SMS with (the partner sandbox's notifier)."""
     return httpx.AsyncClient(base_url=settings.partners.base_url, timeout=120.0,
-                             limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections))
+                             limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections,
+                                                 keepalive_expiry=KEEPALIVE_S))
 
 
 def bench_http(settings: Settings, api_url: str, *, connections: int = 100) -> httpx.AsyncClient:
     """The one pooled API client every bench customer shares (the backend's bearer token)."""
     return httpx.AsyncClient(
         base_url=api_url, timeout=120.0, headers={"Authorization": f"Bearer {settings.api.backend_token}"},
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections,
+                            keepalive_expiry=KEEPALIVE_S),
     )
 
 

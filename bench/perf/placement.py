@@ -8,8 +8,9 @@ Arrivals are due at t0 + i/rate whatever the completions (open loop); how late t
 recorded, and a driver later than 100 ms at p99 makes the figure invalid (the row says so).
 
 A rate passes when every unit finished, none failed (an exception, a non-2xx answer or a wrong result) and p99 is
-at most 2 s. Per side: a ladder of rates, each held placement_step_s on one fresh stack, up to the first failure;
-then the best passing rate is held placement_hold_s on a fresh stack and, if that fails, the rung below (once).
+at most 2 s. Per side: a ladder of rates, each held placement_step_s on one fresh stack, up to the first failure,
+then two bisection steps between the last rung passed and the first failed; then the best passing rate is held
+placement_hold_s on a fresh stack and, if that fails, the next best (once).
 Bare first, then carbuy: never both at once.
 
 opts fields read:
@@ -57,6 +58,8 @@ DRAIN_S = 30.0
 WARM_UP = 3
 """Units run one at a time before each ladder and hold (connections, the worker's first workflow), not measured."""
 HTTP_CONNECTIONS = 1000
+REFINE_STEPS = 2
+"""Bisection steps between the last rung passed and the first failed."""
 
 
 class Target(Protocol):
@@ -210,8 +213,9 @@ async def search(name: str, side: Callable[[], AbstractAsyncContextManager[Targe
             _log(name, ladder[-1])
             if not ladder[-1]["passed"]:
                 break
+        await _refine(name, target, ladder, step_s)
     holds: list[dict[str, Any]] = []
-    for rate in [step["rate"] for step in ladder if step["passed"]][::-1][:2]:
+    for rate in sorted({step["rate"] for step in ladder if step["passed"]}, reverse=True)[:2]:
         async with side() as target:
             await _warm_up(target)
             holds.append(await run_rate(target, rate, hold_s, "hold"))
@@ -222,16 +226,33 @@ async def search(name: str, side: Callable[[], AbstractAsyncContextManager[Targe
     return {"ladder": ladder, "holds": holds, "held": held, "held_rate": held["rate"] if held else 0.0}
 
 
+async def _refine(name: str, target: Target, ladder: list[dict[str, Any]], step_s: float) -> None:
+    """Between the last rung that passed and the first that failed, try the midpoint, twice (bisection):
+    the highest rate is then known to a quarter of the rung's width, not to the whole rung."""
+    for _ in range(REFINE_STEPS):
+        passed = [step["rate"] for step in ladder if step["passed"]]
+        failed = [step["rate"] for step in ladder if not step["passed"]]
+        if not passed or not failed:
+            return
+        low, high = max(passed), min(failed)
+        rate = round((low + high) / 2, 1)
+        if high - low < 1.0 or rate in (low, high):
+            return
+        ladder.append(await run_rate(target, rate, step_s, f"r{rate:g}"))
+        _log(name, ladder[-1])
+
+
 def _asked_rate_verdict(side: dict[str, Any], hold_s: float) -> str:
     if side["held_rate"] >= ASKED_RATE:
         return f"yes ({side['held_rate']:g}/s held)"
-    failed = next((s for s in side["ladder"] if not s["passed"]), None)
-    if failed is not None and failed["rate"] <= ASKED_RATE:
-        return f"no: {failed['rate']:g}/s failed in the ladder ({failed['reason']})"
+    failed = [step for step in side["ladder"] if not step["passed"]]
+    lowest = min(failed, key=lambda step: step["rate"]) if failed else None
+    if lowest is not None and lowest["rate"] <= ASKED_RATE:
+        return f"no: {lowest['rate']:g}/s failed in the ladder ({lowest['reason']})"
     hold = next((h for h in side["holds"] if h["rate"] >= ASKED_RATE), None)
     if hold is not None:
         return f"no: the {hold_s:g} s hold at {hold['rate']:g}/s failed ({hold['reason']})"
-    return f"no: not tried (the ladder ends at {side['ladder'][-1]['rate']:g}/s)"
+    return f"no: held {side['held_rate']:g}/s; {ASKED_RATE:g}/s not tried"
 
 
 def _at_held(side: dict[str, Any], key: str) -> float | str:

@@ -20,6 +20,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.bare import baseline
+from bench.perf.customer import KEEPALIVE_S
 from bench.perf.stack import bench_stack
 from carbuy.contract.order import FinancingPlan
 from carbuy.demo import demo_order
@@ -73,7 +74,8 @@ def backend(stack: DevStack, connections: int) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         base_url=stack.api_url, timeout=60.0,
         headers={"Authorization": f"Bearer {stack.settings.api.backend_token}"},
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections,
+                            keepalive_expiry=KEEPALIVE_S),
     )
 
 
