@@ -39,7 +39,7 @@ SCENARIOS = ("history", "throughput", "placement", "parked")
 """Every scenario, in the order they run."""
 OPTION_DEFAULTS = {
     "placement": {"placement_rates": "DEFAULT_RATES", "placement_step_s": "DEFAULT_STEP_S",
-                  "placement_hold_s": "DEFAULT_HOLD_S"},
+                  "placement_hold_s": "DEFAULT_HOLD_S", "placement_unit": "DEFAULT_UNIT"},
     "parked": {"parked": "DEFAULT_PARKED", "settle_s": "DEFAULT_SETTLE_S"},
 }
 """Options of the placement and parked scenarios, and the name of their default in the scenario's module."""
@@ -72,6 +72,8 @@ def _arguments() -> argparse.Namespace:
                         help="placement: the ladder of orders/s (default: placement.py's)")
     parser.add_argument("--placement-step-s", type=float, default=None, help="placement: seconds each rate is held")
     parser.add_argument("--placement-hold-s", type=float, default=None, help="placement: seconds the best is held")
+    parser.add_argument("--placement-unit", choices=["order", "order+deposit"], default=None,
+                        help="placement: carbuy's unit, the order alone or the order and its deposit charge")
     parser.add_argument("-m", "--parked", type=int, default=None, help="parked: purchases to park (parked.py's)")
     parser.add_argument("--settle-s", type=float, default=None, help="parked: seconds before the readings")
     args = parser.parse_args()

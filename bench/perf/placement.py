@@ -2,21 +2,24 @@
 
 One unit of work, timed from its scheduled arrival:
   bare    start_workflow(ChainWorkflow, steps=1) then await its result (which must be 1);
-  carbuy  POST /orders (201, the purchase id) then POST /purchases/{id}/deposit with a card created beforehand
-          (200, accepted): the answer comes once localstripe charged the card.
+  carbuy  POST /orders (201, the purchase id: the purchase has started); with placement_unit "order+deposit", then
+          POST /purchases/{id}/deposit with a card created beforehand (200, accepted): the answer comes once
+          localstripe charged the card.
 Arrivals are due at t0 + i/rate whatever the completions (open loop); how late the driver was to each arrival is
 recorded, and a driver later than 100 ms at p99 makes the figure invalid (the row says so).
 
 A rate passes when every unit finished, none failed (an exception, a non-2xx answer or a wrong result) and p99 is
 at most 2 s. Per side: a ladder of rates, each held placement_step_s on one fresh stack, up to the first failure,
-then two bisection steps between the last rung passed and the first failed; then the best passing rate is held
-placement_hold_s on a fresh stack and, if that fails, the next best (once).
+then two bisection steps between the last rung passed and the first failed, each on a fresh stack; then the best
+rate passed is held placement_hold_s on a fresh stack and, while a hold fails, three quarters of its rate (at most
+four holds: a 30 s rung passes at rates a 3-minute hold cannot keep).
 Bare first, then carbuy: never both at once.
 
 opts fields read:
   placement_rates    list[float], the ladder in increasing order (DEFAULT_RATES)
   placement_step_s   seconds each rung is held (DEFAULT_STEP_S)
   placement_hold_s   seconds the best rate is held (DEFAULT_HOLD_S)
+  placement_unit     "order" or "order+deposit" (DEFAULT_UNIT)
   workdir            where the stacks keep their files
 """
 
@@ -50,6 +53,9 @@ from carbuy.devstack import DevStack
 DEFAULT_RATES = [5.0, 10.0, 15.0, 20.0, 25.0, 31.0, 40.0]
 DEFAULT_STEP_S = 30.0
 DEFAULT_HOLD_S = 180.0
+DEFAULT_UNIT = "order"
+"""carbuy's unit: "order" (POST /orders: the purchase starts and parks at the deposit wait) or "order+deposit"
+(then the deposit, charged through Stripe: with localstripe, its single Python process saturates first)."""
 P99_GOAL_MS = 2000.0
 ASKED_RATE = 31.0
 DRIVER_LATE_LIMIT_MS = 100.0
@@ -60,6 +66,8 @@ WARM_UP = 3
 HTTP_CONNECTIONS = 1000
 REFINE_STEPS = 2
 """Bisection steps between the last rung passed and the first failed."""
+MAX_HOLDS, HOLD_STEP_DOWN, MIN_RATE = 4, 0.75, 1.0
+"""A hold that fails is tried again at three quarters of its rate, at most MAX_HOLDS times, never below MIN_RATE."""
 
 
 class Target(Protocol):
@@ -105,20 +113,25 @@ class CarbuyTarget:
     stack: DevStack
     http: httpx.AsyncClient
     procs: dict[str, psutil.Process]
+    deposit: bool = True
     cards: list[str] = field(default_factory=list)
 
     async def prepare(self, n: int) -> dict[str, float]:
         """Create the n cards the units will pay with."""
+        if not self.deposit:
+            return {}
         cards, seconds = await make_cards(self.stack, n)
         self.cards.extend(cards)
         return {"cards": n, "cards_s": seconds, "card_ms_each": seconds * 1000 / max(n, 1)}
 
     async def unit(self, key: str) -> float | None:
-        """Place an order and pay its deposit; the seconds POST /orders took."""
-        card = self.cards.pop()
+        """Place an order (and pay its deposit, unless the unit is the order alone); the seconds POST /orders took."""
         t0 = time.perf_counter()
         order_id = await place_order(self.http)
         placed = time.perf_counter() - t0
+        if not self.deposit:
+            return placed
+        card = self.cards.pop()
         await pay_deposit(self.http, order_id, card)
         return placed
 
@@ -131,10 +144,11 @@ async def bare_target(workdir: str) -> AsyncIterator[Target]:
 
 
 @asynccontextmanager
-async def carbuy_target(workdir: str) -> AsyncIterator[Target]:
-    """The carbuy side on a fresh bench stack."""
+async def carbuy_target(workdir: str, unit: str = DEFAULT_UNIT) -> AsyncIterator[Target]:
+    """The carbuy side on a fresh bench stack; unit "order" or "order+deposit"."""
     async with carbuy_stack(workdir, new_tag("place-carbuy")) as stack, backend(stack, HTTP_CONNECTIONS) as http:
-        yield CarbuyTarget(stack, http, {**stack_processes(stack), "driver": psutil.Process()})
+        yield CarbuyTarget(stack, http, {**stack_processes(stack), "driver": psutil.Process()},
+                           deposit=unit == "order+deposit")
 
 
 def _ms(seconds: list[float]) -> dict[str, float | None]:
@@ -204,7 +218,8 @@ def _log(name: str, run: dict[str, Any]) -> None:
 
 async def search(name: str, side: Callable[[], AbstractAsyncContextManager[Target]], rates: list[float],
                  step_s: float, hold_s: float) -> dict[str, Any]:
-    """The ladder on one fresh stack, then the hold of the best passing rate (or the rung below) on fresh stacks."""
+    """The ladder on one fresh stack up to its first failure, bisection steps each on a fresh stack (a failed rung
+    leaves a backlog behind), then holds on fresh stacks from the best rate passed down, until one holds."""
     ladder: list[dict[str, Any]] = []
     async with side() as target:
         await _warm_up(target)
@@ -213,20 +228,24 @@ async def search(name: str, side: Callable[[], AbstractAsyncContextManager[Targe
             _log(name, ladder[-1])
             if not ladder[-1]["passed"]:
                 break
-        await _refine(name, target, ladder, step_s)
+    await _refine(name, side, ladder, step_s)
     holds: list[dict[str, Any]] = []
-    for rate in sorted({step["rate"] for step in ladder if step["passed"]}, reverse=True)[:2]:
+    passed = [step["rate"] for step in ladder if step["passed"]]
+    rate = max(passed, default=0.0)
+    while rate >= MIN_RATE and len(holds) < MAX_HOLDS:
         async with side() as target:
             await _warm_up(target)
             holds.append(await run_rate(target, rate, hold_s, "hold"))
         _log(f"{name} hold", holds[-1])
         if holds[-1]["passed"]:
             break
+        rate = round(rate * HOLD_STEP_DOWN, 1)
     held = next((hold for hold in holds if hold["passed"]), None)
     return {"ladder": ladder, "holds": holds, "held": held, "held_rate": held["rate"] if held else 0.0}
 
 
-async def _refine(name: str, target: Target, ladder: list[dict[str, Any]], step_s: float) -> None:
+async def _refine(name: str, side: Callable[[], AbstractAsyncContextManager[Target]], ladder: list[dict[str, Any]],
+                  step_s: float) -> None:
     """Between the last rung that passed and the first that failed, try the midpoint, twice (bisection):
     the highest rate is then known to a quarter of the rung's width, not to the whole rung."""
     for _ in range(REFINE_STEPS):
@@ -238,7 +257,9 @@ async def _refine(name: str, target: Target, ladder: list[dict[str, Any]], step_
         rate = round((low + high) / 2, 1)
         if high - low < 1.0 or rate in (low, high):
             return
-        ladder.append(await run_rate(target, rate, step_s, f"r{rate:g}"))
+        async with side() as target:
+            await _warm_up(target)
+            ladder.append(await run_rate(target, rate, step_s, f"r{rate:g}"))
         _log(name, ladder[-1])
 
 
@@ -296,7 +317,9 @@ async def run_placement(opts: Any) -> dict[str, Any]:
     rates, step_s, hold_s = list(opts.placement_rates), opts.placement_step_s, opts.placement_hold_s
     t0 = time.perf_counter()
     bare = await search("bare", lambda: bare_target(opts.workdir), rates, step_s, hold_s)
-    carbuy = await search("carbuy", lambda: carbuy_target(opts.workdir), rates, step_s, hold_s)
+    unit = getattr(opts, "placement_unit", None) or DEFAULT_UNIT
+    carbuy = await search("carbuy", lambda: carbuy_target(opts.workdir, unit), rates, step_s, hold_s)
     return {"rows": rows(carbuy, bare, hold_s),
-            "details": {"bare": bare, "carbuy": carbuy, "rates": rates, "step_s": step_s, "hold_s": hold_s,
+            "details": {"bare": bare, "carbuy": carbuy, "unit": unit, "rates": rates, "step_s": step_s,
+                        "hold_s": hold_s,
                         "wall_s": time.perf_counter() - t0}}
