@@ -79,19 +79,26 @@ def notifier_http(settings: Settings, *, connections: int = 100) -> httpx.AsyncC
                                                  keepalive_expiry=KEEPALIVE_S))
 
 
-def bench_http(settings: Settings, api_url: str, *, connections: int = 100) -> httpx.AsyncClient:
+def bench_http(settings: Settings, api_url: str, *, connections: int = 100,
+               timeout_s: float = 120.0) -> httpx.AsyncClient:
     """The one pooled API client every bench customer shares (the backend's bearer token)."""
     return httpx.AsyncClient(
-        base_url=api_url, timeout=120.0, headers={"Authorization": f"Bearer {settings.api.backend_token}"},
+        base_url=api_url, timeout=timeout_s, headers={"Authorization": f"Bearer {settings.api.backend_token}"},
         limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections,
                             keepalive_expiry=KEEPALIVE_S),
     )
 
 
-def create_cards(stripe: StripeSettings, count: int, *, threads: int = 8) -> list[Cards]:
-    """Cards for `count` purchases, created up front (Stripe calls are blocking: a thread pool)."""
+def create_payment_methods(stripe: StripeSettings, count: int, *, threads: int = 8) -> list[str]:
+    """`count` good test cards, created up front (Stripe calls are blocking: a thread pool; localstripe answers one
+    request at a time, so more threads only queue there)."""
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        ids = list(pool.map(lambda _: create_test_payment_method(stripe, card_number=GOOD_CARD), range(2 * count)))
+        return list(pool.map(lambda _: create_test_payment_method(stripe, card_number=GOOD_CARD), range(count)))
+
+
+def create_cards(stripe: StripeSettings, count: int) -> list[Cards]:
+    """Cards for `count` purchases: a deposit card and a balance card each."""
+    ids = create_payment_methods(stripe, 2 * count)
     return [Cards(deposit=ids[2 * i], balance=ids[2 * i + 1]) for i in range(count)]
 
 

@@ -21,14 +21,16 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import psutil
 from temporalio.client import Client
 
 from bench.bare import baseline
-from bench.perf.sides import backend, bare_metrics_url, bare_stack, carbuy_stack, new_tag, place_order, wft_completed
-from bench.perf.stack import stack_processes, temporal_metrics_url
+from bench.perf.customer import bench_http
+from bench.perf.sides import bare_metrics_url, bare_stack, new_tag, place_order, wft_completed
+from bench.perf.stack import running_bench_stack, stack_processes, temporal_metrics_url
 from carbuy.temporal import connect
 
 DEFAULT_PARKED = 10_000
@@ -101,7 +103,8 @@ async def bare_parked(m: int, concurrency: int, settle_s: float, workdir: str) -
 
 async def carbuy_parked(m: int, concurrency: int, settle_s: float, workdir: str) -> dict[str, Any]:
     """The carbuy side: M orders through the API on a fresh bench stack, each waiting for its deposit."""
-    async with carbuy_stack(workdir, new_tag("park-carbuy")) as stack, backend(stack, concurrency) as http:
+    async with (running_bench_stack(Path(workdir) / new_tag("park-carbuy")) as stack,
+                bench_http(stack.settings, stack.api_url, connections=concurrency, timeout_s=60.0) as http):
         sampler = baseline.Sampler({**stack_processes(stack), "driver": psutil.Process()}).start()
         try:
             client = await connect(stack.settings.temporal)

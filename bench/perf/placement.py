@@ -31,23 +31,23 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
 import psutil
 
 from bench.bare import baseline
+from bench.perf.customer import bench_http
 from bench.perf.sides import (
     UnitError,
-    backend,
     bare_stack,
-    carbuy_stack,
     make_cards,
     new_tag,
     pay_deposit,
     place_order,
 )
-from bench.perf.stack import stack_processes
+from bench.perf.stack import running_bench_stack, stack_processes
 from carbuy.devstack import DevStack
 
 DEFAULT_RATES = [5.0, 10.0, 15.0, 20.0, 25.0, 31.0, 40.0]
@@ -146,7 +146,8 @@ async def bare_target(workdir: str) -> AsyncIterator[Target]:
 @asynccontextmanager
 async def carbuy_target(workdir: str, unit: str = DEFAULT_UNIT) -> AsyncIterator[Target]:
     """The carbuy side on a fresh bench stack; unit "order" or "order+deposit"."""
-    async with carbuy_stack(workdir, new_tag("place-carbuy")) as stack, backend(stack, HTTP_CONNECTIONS) as http:
+    async with (running_bench_stack(Path(workdir) / new_tag("place-carbuy")) as stack,
+                bench_http(stack.settings, stack.api_url, connections=HTTP_CONNECTIONS, timeout_s=60.0) as http):
         yield CarbuyTarget(stack, http, {**stack_processes(stack), "driver": psutil.Process()},
                            deposit=unit == "order+deposit")
 

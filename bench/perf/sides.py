@@ -1,7 +1,7 @@
 """What the placement and parked scenarios share: each side's stack, and the backend's calls on the carbuy side.
 
 The bare side is the vendored baseline's own `Stack` (its dev server and `baseline.py _worker`), built with the
-fields its `main()` would give it; the carbuy side is a fresh bench stack (bench/perf/stack.py).
+fields its `main()` would give it; the carbuy side is a fresh bench stack (bench/perf/stack.py `running_bench_stack`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import time
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import SimpleNamespace
@@ -20,17 +19,11 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.bare import baseline
-from bench.perf.customer import KEEPALIVE_S
-from bench.perf.stack import bench_stack
+from bench.perf.customer import create_payment_methods
 from carbuy.contract.order import FinancingPlan
 from carbuy.demo import demo_order
 from carbuy.devstack import DevStack
 from carbuy.processes import bin_path
-from carbuy.settings import Settings
-from carbuy.stripe_cards import GOOD_CARD, create_test_payment_method
-
-CARD_THREADS = 8
-"""Threads creating the card pool (localstripe answers one request at a time; more threads only queue there)."""
 
 
 class UnitError(Exception):
@@ -58,27 +51,6 @@ async def bare_stack(workdir: str | Path, tag: str) -> AsyncIterator[baseline.St
         await stack.stop()
 
 
-@asynccontextmanager
-async def carbuy_stack(workdir: str | Path, tag: str) -> AsyncIterator[DevStack]:
-    """A started carbuy bench stack with its state in workdir/tag, stopped on the way out."""
-    stack = bench_stack(Settings(), Path(workdir) / tag)
-    try:
-        await stack.start()
-        yield stack
-    finally:
-        stack.stop()
-
-
-def backend(stack: DevStack, connections: int) -> httpx.AsyncClient:
-    """An HTTP client of the platform's backend (Bearer token) with room for `connections` requests at once."""
-    return httpx.AsyncClient(
-        base_url=stack.api_url, timeout=60.0,
-        headers={"Authorization": f"Bearer {stack.settings.api.backend_token}"},
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections,
-                            keepalive_expiry=KEEPALIVE_S),
-    )
-
-
 async def place_order(http: httpx.AsyncClient) -> str:
     """POST /orders (full payment); the order id once the purchase was started, else UnitError."""
     body = demo_order(FinancingPlan.FULL)
@@ -97,15 +69,8 @@ async def pay_deposit(http: httpx.AsyncClient, order_id: str, card: str) -> None
 
 async def make_cards(stack: DevStack, n: int) -> tuple[list[str], float]:
     """n good test cards on the stack's localstripe (one per order) and the seconds it took."""
-    def create(_: int) -> str:
-        return create_test_payment_method(stack.settings.stripe, card_number=GOOD_CARD)
-
-    def create_all() -> list[str]:
-        with ThreadPoolExecutor(CARD_THREADS) as pool:
-            return list(pool.map(create, range(n)))
-
     t0 = time.perf_counter()
-    cards = await asyncio.to_thread(create_all)
+    cards = await asyncio.to_thread(create_payment_methods, stack.settings.stripe, n)
     return cards, time.perf_counter() - t0
 
 

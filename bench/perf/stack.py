@@ -7,6 +7,9 @@ on-disk SQLite file of its own, log level error, with its metrics on a port of i
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import psutil
@@ -35,6 +38,20 @@ def bench_stack(base: Settings, state_dir: Path, *, time_scale: float = BENCH_TI
     })
     temporal_args = ["--headless", "--log-level", "error", "--metrics-port", str(free_port())]
     return DevStack(settings, state_dir, temporal_port, ui_port, localstripe_port, temporal_args=temporal_args)
+
+
+@contextlib.asynccontextmanager
+async def running_bench_stack(state_dir: Path, say: Callable[[str], None] = lambda _: None,
+                              ) -> AsyncIterator[DevStack]:
+    """A bench stack under state_dir, started, and stopped on the way out (also on failure)."""
+    stack = bench_stack(Settings(), state_dir)
+    started = time.monotonic()
+    await stack.start()
+    say(f"bench stack up in {time.monotonic() - started:.1f}s (state in {state_dir})")
+    try:
+        yield stack
+    finally:
+        stack.stop()
 
 
 def stack_processes(stack: DevStack) -> dict[str, psutil.Process]:

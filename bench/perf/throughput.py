@@ -23,8 +23,9 @@ import psutil
 
 from bench.bare import baseline
 from bench.perf.customer import BenchCustomer, PurchaseRun, bench_http, create_cards, notifier_http
-from bench.perf.history import measure_histories, running_bench_stack
-from bench.perf.stack import stack_processes
+from bench.perf.history import measure_histories
+from bench.perf.sides import bare_args as bare_stack_args
+from bench.perf.stack import running_bench_stack, stack_processes
 from carbuy.contract.order import FinancingPlan
 from carbuy.contract.purchase import purchase_workflow_id
 from carbuy.processes import bin_path
@@ -39,11 +40,11 @@ SERVER_RATIO_GOAL = 1.2
 def bare_args(opts: Any, k: int) -> SimpleNamespace:
     """The baseline's arguments: its main()'s defaults, with N, C and the workdir from the CLI and K activities."""
     return SimpleNamespace(
+        **vars(bare_stack_args(Path(opts.workdir) / "bare")),
         role="bench", n=opts.n, activities=k, concurrency=opts.concurrency, m=5000, wait="result",
-        sequential=opts.sequential, repeats=1, scenarios="throughput", temporal=bin_path("temporal"),
-        test_server=str(Path(sys.executable).parent / "temporal-test-server"), port=0,
-        workdir=str(Path(opts.workdir) / "bare"), settle=3.0, timeout=opts.timeout, no_netns=False, try_v2=False,
-        dynamic_config=None, out=None, address=None, task_queue=None, ready_file=None, stats_file=None,
+        sequential=opts.sequential, repeats=1, scenarios="throughput",
+        test_server=str(Path(sys.executable).parent / "temporal-test-server"), settle=3.0, timeout=opts.timeout,
+        no_netns=False, try_v2=False, out=None, address=None, task_queue=None, ready_file=None, stats_file=None,
         json_out=None,
     )
 
