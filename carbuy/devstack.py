@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel
 from temporalio.client import Client
+from tenacity import AsyncRetrying, retry_if_exception, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from carbuy.processes import ManagedProcess, bin_path, free_port, port_in_use
 from carbuy.settings import MetricsSettings, Settings
@@ -121,14 +121,14 @@ class DevStack:
 
     async def _connect_when_healthy(self, temporal: ManagedProcess, timeout_s: float = 60.0) -> Client:
         """Connect once the frontend is healthy: its port opens a moment before it answers ("not healthy yet")."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(RuntimeError) & retry_if_exception(lambda _: temporal.running),
+            stop=stop_after_delay(timeout_s), wait=wait_fixed(0.2), reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
                 return await connect(self.settings.temporal)
-            except RuntimeError:
-                if time.monotonic() > deadline or not temporal.running:
-                    raise
-                await asyncio.sleep(0.2)
+        raise AssertionError("unreachable: tenacity re-raises the last failure")
 
     def start_prometheus(self, port: int, *, scrape_interval_s: float = 1.0) -> str:
         """Start Prometheus scraping this stack (installing it if missing); its URL once it is ready."""
