@@ -39,17 +39,21 @@ async def get_purchase(order_id: str, client: ClientDep) -> PurchaseStatus:
     """Stage, every parallel branch, amounts, what it waits for, and a timeline."""
     handle = client.get_workflow_handle(purchase_workflow_id(order_id), result_type=PurchaseResult)
     try:
-        try:
-            # an open purchase answers from the worker's cache; the server refuses the query of a closed one
-            # instead of having a worker replay its whole history
-            status: PurchaseStatus = await handle.query(Query.STATUS.value, result_type=PurchaseStatus,
-                                                        reject_condition=QueryRejectCondition.NOT_OPEN)
-            return status
-        except WorkflowQueryRejectedError:
-            final = await _final_status(handle)
-            return final or await handle.query(Query.STATUS.value, result_type=PurchaseStatus)
+        return await _status(handle)
     except Exception as err:
         await raise_for(err, order_id, client)
+
+
+async def _status(handle: WorkflowHandle[Any, PurchaseResult]) -> PurchaseStatus:
+    """An open purchase answers from the worker's cache; the server refuses the query of a closed one, whose final
+    status is in its result, instead of having a worker replay its whole history."""
+    try:
+        status: PurchaseStatus = await handle.query(Query.STATUS.value, result_type=PurchaseStatus,
+                                                    reject_condition=QueryRejectCondition.NOT_OPEN)
+        return status
+    except WorkflowQueryRejectedError:
+        final = await _final_status(handle)
+        return final or await handle.query(Query.STATUS.value, result_type=PurchaseStatus)
 
 
 async def _final_status(handle: WorkflowHandle[Any, PurchaseResult]) -> PurchaseStatus | None:
