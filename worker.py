@@ -25,13 +25,13 @@ from activities.inventory import InventoryActivities
 from activities.ledger import LedgerActivities
 from activities.logistics import LogisticsActivities
 from activities.notifications import NotificationActivities
+from activities.outbox import OutboxSender
 from activities.payments import PaymentActivities
 from activities.reconciliation import ReconciliationActivities
 from activities.registration import RegistrationActivities
 from activities.stores import StoresActivities
-from carbuy.outbox import OutboxSender
-from carbuy.settings import Settings
-from carbuy.temporal import connect
+from carbuy.runtime.settings import Settings
+from carbuy.runtime.temporal import connect
 from observability.logs import configure_logging
 from observability.metrics import serve_metrics
 from observability.sdk import sdk_runtime
@@ -50,8 +50,16 @@ class Institution(Protocol):
 
 
 INSTITUTIONS = (
-    PaymentActivities, InventoryActivities, FinancingActivities, BatteryActivities, InsuranceActivities,
-    LogisticsActivities, RegistrationActivities, StoresActivities, NotificationActivities, LedgerActivities,
+    PaymentActivities,
+    InventoryActivities,
+    FinancingActivities,
+    BatteryActivities,
+    InsuranceActivities,
+    LogisticsActivities,
+    RegistrationActivities,
+    StoresActivities,
+    NotificationActivities,
+    LedgerActivities,
     ReconciliationActivities,
 )
 

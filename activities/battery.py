@@ -14,7 +14,7 @@ from carbuy.contract.activities import (
     BatteryContractResult,
     CreateBatteryContractInput,
 )
-from carbuy.settings import Settings
+from carbuy.runtime.settings import Settings
 
 
 class BatteryClient(PartnerClient):
@@ -29,14 +29,18 @@ class BatteryClient(PartnerClient):
 
     async def activate(self, input: BatteryContractRef) -> BatteryContractResult:
         """Start the lease on the VIN."""
-        answer = await self.post(f"/contracts/{input.contract_id}/activate", key=input.key,
-                                 body={"order_ref": input.order_ref, "vin": input.vin})
+        answer = await self.post(
+            f"/contracts/{input.contract_id}/activate",
+            key=input.key,
+            body={"order_ref": input.order_ref, "vin": input.vin},
+        )
         return BatteryContractResult.model_validate(answer)
 
     async def cancel(self, input: BatteryContractRef) -> BatteryContractResult:
         """Cancel the lease."""
-        answer = await self.post(f"/contracts/{input.contract_id}/cancel", key=input.key,
-                                 body={"order_ref": input.order_ref})
+        answer = await self.post(
+            f"/contracts/{input.contract_id}/cancel", key=input.key, body={"order_ref": input.order_ref}
+        )
         return BatteryContractResult.model_validate(answer)
 
 

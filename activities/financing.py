@@ -21,7 +21,7 @@ from carbuy.contract.activities import (
     SubmitLoanDocumentsInput,
     SubmitLoanDocumentsResult,
 )
-from carbuy.settings import Settings
+from carbuy.runtime.settings import Settings
 from carbuy.store.engines import acquire_engine, release_engine
 from carbuy.store.ledger import Counterparty, LedgerKind, LedgerStore
 
@@ -34,26 +34,34 @@ class LenderClient(PartnerClient):
     async def apply(self, input: ApplyForLoanInput) -> ApplyForLoanResult:
         """File an application."""
         body = input.model_dump(exclude={"key", "callback_url"})
-        answer = await self.post("/applications", key=input.key,
-                                 body={**body, "callback_url": self.callback_url(input.callback_url)})
+        answer = await self.post(
+            "/applications", key=input.key, body={**body, "callback_url": self.callback_url(input.callback_url)}
+        )
         return ApplyForLoanResult.model_validate(answer)
 
     async def submit_documents(self, input: SubmitLoanDocumentsInput) -> SubmitLoanDocumentsResult:
         """Send the documents the lender asked for."""
-        answer = await self.post(f"/applications/{input.application_id}/documents", key=input.key,
-                                 body={"order_ref": input.order_ref, "documents": input.documents})
+        answer = await self.post(
+            f"/applications/{input.application_id}/documents",
+            key=input.key,
+            body={"order_ref": input.order_ref, "documents": input.documents},
+        )
         return SubmitLoanDocumentsResult.model_validate(answer)
 
     async def disburse(self, input: DisburseLoanInput) -> DisburseLoanResult:
         """Have the principal paid to the platform."""
-        answer = await self.post(f"/applications/{input.application_id}/disbursements", key=input.key,
-                                 body={"order_ref": input.order_ref, "amount_fen": input.amount_fen})
+        answer = await self.post(
+            f"/applications/{input.application_id}/disbursements",
+            key=input.key,
+            body={"order_ref": input.order_ref, "amount_fen": input.amount_fen},
+        )
         return DisburseLoanResult.model_validate(answer)
 
     async def cancel(self, input: CancelLoanInput) -> CancelLoanResult:
         """Withdraw the application."""
-        answer = await self.post(f"/applications/{input.application_id}/cancel", key=input.key,
-                                 body={"order_ref": input.order_ref})
+        answer = await self.post(
+            f"/applications/{input.application_id}/cancel", key=input.key, body={"order_ref": input.order_ref}
+        )
         return CancelLoanResult.model_validate(answer)
 
 
@@ -86,36 +94,62 @@ class FinancingActivities:
     async def apply_for_loan(self, input: ApplyForLoanInput) -> ApplyForLoanResult:
         """File the application; the decision comes back by callback."""
         result = await self.client.apply(input)
-        activity.logger.info("lender: order %s application %s %s, %d months", input.order_ref,
-                             result.application_id, result.status, input.term_months)
+        activity.logger.info(
+            "lender: order %s application %s %s, %d months",
+            input.order_ref,
+            result.application_id,
+            result.status,
+            input.term_months,
+        )
         return result
 
     @activity.defn(name=Activity.SUBMIT_LOAN_DOCUMENTS)
     async def submit_loan_documents(self, input: SubmitLoanDocumentsInput) -> SubmitLoanDocumentsResult:
         """Send the documents the lender asked for; the decision comes back by callback."""
         result = await self.client.submit_documents(input)
-        activity.logger.info("lender: order %s application %s documents sent (%s), now %s", input.order_ref,
-                             input.application_id, ", ".join(input.documents), result.status)
+        activity.logger.info(
+            "lender: order %s application %s documents sent (%s), now %s",
+            input.order_ref,
+            input.application_id,
+            ", ".join(input.documents),
+            result.status,
+        )
         return result
 
     @activity.defn(name=Activity.DISBURSE_LOAN)
     async def disburse_loan(self, input: DisburseLoanInput) -> DisburseLoanResult:
         """Have the approved principal paid to the platform."""
         result = await self.client.disburse(input)
-        activity.logger.info("lender: order %s disbursement %s of %d fen", input.order_ref,
-                             result.disbursement_id, result.amount_fen)
-        await record_money(self.ledger, input, kind=LedgerKind.LOAN_DISBURSED, amount_fen=result.amount_fen,
-                           counterparty=Counterparty.LENDER, reference=result.disbursement_id)
+        activity.logger.info(
+            "lender: order %s disbursement %s of %d fen", input.order_ref, result.disbursement_id, result.amount_fen
+        )
+        await record_money(
+            self.ledger,
+            input,
+            kind=LedgerKind.LOAN_DISBURSED,
+            amount_fen=result.amount_fen,
+            counterparty=Counterparty.LENDER,
+            reference=result.disbursement_id,
+        )
         return result
 
     @activity.defn(name=Activity.CANCEL_LOAN)
     async def cancel_loan(self, input: CancelLoanInput) -> CancelLoanResult:
         """Withdraw the application, returning any principal (undo)."""
         result = await self.client.cancel(input)
-        activity.logger.info("lender: order %s application %s cancelled, %d fen returned", input.order_ref,
-                             input.application_id, result.principal_returned_fen)
+        activity.logger.info(
+            "lender: order %s application %s cancelled, %d fen returned",
+            input.order_ref,
+            input.application_id,
+            result.principal_returned_fen,
+        )
         if result.principal_returned_fen > 0:
-            await record_money(self.ledger, input, kind=LedgerKind.PRINCIPAL_RETURNED,
-                               amount_fen=result.principal_returned_fen, counterparty=Counterparty.LENDER,
-                               reference=input.application_id)
+            await record_money(
+                self.ledger,
+                input,
+                kind=LedgerKind.PRINCIPAL_RETURNED,
+                amount_fen=result.principal_returned_fen,
+                counterparty=Counterparty.LENDER,
+                reference=input.application_id,
+            )
         return result

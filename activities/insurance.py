@@ -15,7 +15,7 @@ from carbuy.contract.activities import (
     CancelPolicyInput,
     CancelPolicyResult,
 )
-from carbuy.settings import Settings
+from carbuy.runtime.settings import Settings
 
 
 class InsurerClient(PartnerClient):
@@ -30,8 +30,9 @@ class InsurerClient(PartnerClient):
 
     async def cancel(self, input: CancelPolicyInput) -> CancelPolicyResult:
         """Cancel the policy."""
-        answer = await self.post(f"/policies/{input.policy_id}/cancel", key=input.key,
-                                 body={"order_ref": input.order_ref})
+        answer = await self.post(
+            f"/policies/{input.policy_id}/cancel", key=input.key, body={"order_ref": input.order_ref}
+        )
         return CancelPolicyResult.model_validate(answer)
 
 
@@ -58,14 +59,19 @@ class InsuranceActivities:
     async def bind_policy(self, input: BindPolicyInput) -> BindPolicyResult:
         """Bind the policies for the VIN, effective from handover."""
         result = await self.client.bind(input)
-        activity.logger.info("insurer: order %s policy %s, premium %d fen", input.order_ref, result.policy_id,
-                             result.total_premium_fen)
+        activity.logger.info(
+            "insurer: order %s policy %s, premium %d fen", input.order_ref, result.policy_id, result.total_premium_fen
+        )
         return result
 
     @activity.defn(name=Activity.CANCEL_POLICY)
     async def cancel_policy(self, input: CancelPolicyInput) -> CancelPolicyResult:
         """Cancel the policy, premium refunded (undo)."""
         result = await self.client.cancel(input)
-        activity.logger.info("insurer: order %s policy %s cancelled, %d fen refunded", input.order_ref,
-                             input.policy_id, result.refunded_premium_fen)
+        activity.logger.info(
+            "insurer: order %s policy %s cancelled, %d fen refunded",
+            input.order_ref,
+            input.policy_id,
+            result.refunded_premium_fen,
+        )
         return result

@@ -15,7 +15,7 @@ from carbuy.contract.activities import (
     ReserveVehicleInput,
     ReserveVehicleResult,
 )
-from carbuy.settings import Settings
+from carbuy.runtime.settings import Settings
 
 
 class InventoryClient(PartnerClient):
@@ -26,14 +26,16 @@ class InventoryClient(PartnerClient):
     async def reserve(self, input: ReserveVehicleInput) -> ReserveVehicleResult:
         """Reserve a VIN for the configuration."""
         body = input.model_dump(include={"order_ref", "model", "trim", "colour", "mode"})
-        answer = await self.post("/reservations", key=input.key,
-                                 body={**body, "callback_url": self.callback_url(input.callback_url)})
+        answer = await self.post(
+            "/reservations", key=input.key, body={**body, "callback_url": self.callback_url(input.callback_url)}
+        )
         return ReserveVehicleResult.model_validate(answer)
 
     async def release(self, input: ReleaseVehicleInput) -> ReleaseVehicleResult:
         """Give the VIN back."""
-        answer = await self.post(f"/reservations/{input.reservation_id}/release", key=input.key,
-                                 body={"order_ref": input.order_ref})
+        answer = await self.post(
+            f"/reservations/{input.reservation_id}/release", key=input.key, body={"order_ref": input.order_ref}
+        )
         return ReleaseVehicleResult.model_validate(answer)
 
 
@@ -60,8 +62,9 @@ class InventoryActivities:
     async def reserve_vehicle(self, input: ReserveVehicleInput) -> ReserveVehicleResult:
         """Reserve a VIN now, or get a backorder whose allocation comes by callback."""
         result = await self.client.reserve(input)
-        activity.logger.info("inventory: order %s reservation %s is %s", input.order_ref,
-                             result.reservation_id, result.status)
+        activity.logger.info(
+            "inventory: order %s reservation %s is %s", input.order_ref, result.reservation_id, result.status
+        )
         return result
 
     @activity.defn(name=Activity.RELEASE_VEHICLE)

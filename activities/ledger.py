@@ -22,7 +22,7 @@ from carbuy.contract.ledger import (
     RecordPurchaseOutcomeResult,
 )
 from carbuy.contract.purchase import purchase_workflow_id
-from carbuy.settings import Settings
+from carbuy.runtime.settings import Settings
 from carbuy.store.engines import acquire_engine, release_engine
 from carbuy.store.ledger import Counterparty, LedgerEntry, LedgerEntryCreate, LedgerKind, LedgerStore
 from carbuy.store.outcomes import OutcomeState, OutcomeStore, PurchaseOutcomeCreate
@@ -83,8 +83,12 @@ class LedgerActivities:
     async def record_cancellation_fee(self, input: RecordCancellationFeeInput) -> RecordCancellationFeeResult:
         """Record the part of the deposit kept as the cancellation fee."""
         row = await record_money(
-            self.ledger, input, kind=LedgerKind.CANCELLATION_FEE_KEPT, amount_fen=input.amount_fen,
-            counterparty=Counterparty.PROCESSOR, reference=input.payment_intent_id,
+            self.ledger,
+            input,
+            kind=LedgerKind.CANCELLATION_FEE_KEPT,
+            amount_fen=input.amount_fen,
+            counterparty=Counterparty.PROCESSOR,
+            reference=input.payment_intent_id,
         )
         assert row.id is not None
         return RecordCancellationFeeResult(entry_id=row.id, amount_fen=row.amount_fen)

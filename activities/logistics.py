@@ -17,7 +17,7 @@ from carbuy.contract.activities import (
     CancelShipmentInput,
     CancelShipmentResult,
 )
-from carbuy.settings import Settings
+from carbuy.runtime.settings import Settings
 from carbuy.store.engines import acquire_engine, release_engine
 from carbuy.store.ledger import Counterparty, LedgerKind, LedgerStore
 
@@ -30,14 +30,16 @@ class CarrierClient(PartnerClient):
     async def book(self, input: BookShipmentInput) -> BookShipmentResult:
         """Book a shipment."""
         body = input.model_dump(exclude={"key", "callback_url"})
-        answer = await self.post("/shipments", key=input.key,
-                                 body={**body, "callback_url": self.callback_url(input.callback_url)})
+        answer = await self.post(
+            "/shipments", key=input.key, body={**body, "callback_url": self.callback_url(input.callback_url)}
+        )
         return BookShipmentResult.model_validate(answer)
 
     async def cancel(self, input: CancelShipmentInput) -> CancelShipmentResult:
         """Cancel or return a shipment."""
-        answer = await self.post(f"/shipments/{input.shipment_id}/cancel", key=input.key,
-                                 body={"order_ref": input.order_ref})
+        answer = await self.post(
+            f"/shipments/{input.shipment_id}/cancel", key=input.key, body={"order_ref": input.order_ref}
+        )
         return CancelShipmentResult.model_validate(answer)
 
 
@@ -70,18 +72,25 @@ class LogisticsActivities:
     async def book_shipment(self, input: BookShipmentInput) -> BookShipmentResult:
         """Book the move; picked_up, in_transit, arrived and the PDI result come back by callback."""
         result = await self.client.book(input)
-        activity.logger.info("carrier: order %s shipment %s booked with %s", input.order_ref, result.shipment_id,
-                             result.carrier)
+        activity.logger.info(
+            "carrier: order %s shipment %s booked with %s", input.order_ref, result.shipment_id, result.carrier
+        )
         return result
 
     @activity.defn(name=Activity.CANCEL_SHIPMENT)
     async def cancel_shipment(self, input: CancelShipmentInput) -> CancelShipmentResult:
         """Cancel or return the shipment (undo), with the carrier's fee."""
         result = await self.client.cancel(input)
-        activity.logger.info("carrier: order %s shipment %s cancelled, fee %d fen", input.order_ref,
-                             input.shipment_id, result.fee_fen)
+        activity.logger.info(
+            "carrier: order %s shipment %s cancelled, fee %d fen", input.order_ref, input.shipment_id, result.fee_fen
+        )
         if result.fee_fen > 0:
-            await record_money(self.ledger, input, kind=LedgerKind.SHIPMENT_CANCELLATION_FEE,
-                               amount_fen=result.fee_fen, counterparty=Counterparty.CARRIER,
-                               reference=input.shipment_id)
+            await record_money(
+                self.ledger,
+                input,
+                kind=LedgerKind.SHIPMENT_CANCELLATION_FEE,
+                amount_fen=result.fee_fen,
+                counterparty=Counterparty.CARRIER,
+                reference=input.shipment_id,
+            )
         return result

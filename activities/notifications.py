@@ -18,7 +18,7 @@ from temporalio.exceptions import ApplicationError
 from activities.partner_http import PartnerClient
 from carbuy.contract.activities import Activity, SendNotificationInput, SendNotificationResult
 from carbuy.contract.purchase import purchase_workflow_id
-from carbuy.settings import Settings
+from carbuy.runtime.settings import Settings
 from carbuy.store.engines import acquire_engine, release_engine
 from carbuy.store.outbox import OutboxMessage, OutboxMessageCreate, OutboxStore
 
@@ -83,8 +83,14 @@ class NotifierClient(PartnerClient):
 
     async def send(self, message: OutboxMessage) -> str:
         """Send a message from the outbox under its key; the notifier's message id."""
-        body = {"order_ref": message.order_ref, "channel": message.channel, "to": message.to,
-                "template": message.template, "subject": message.subject, "body": message.body}
+        body = {
+            "order_ref": message.order_ref,
+            "channel": message.channel,
+            "to": message.to,
+            "template": message.template,
+            "subject": message.subject,
+            "body": message.body,
+        }
         answer = await self.post("/messages", key=message.key, body=body)
         return str(answer["message_id"])
 
@@ -106,8 +112,9 @@ class OpsAddress:
 class NotificationActivities:
     """The notification activity: render, then write to the outbox (the outbox sender sends it)."""
 
-    def __init__(self, *, outbox: OutboxStore, renderer: NotificationRenderer, ops: OpsAddress,
-                 owns_engine: bool = False) -> None:
+    def __init__(
+        self, *, outbox: OutboxStore, renderer: NotificationRenderer, ops: OpsAddress, owns_engine: bool = False
+    ) -> None:
         self.outbox = outbox
         self.renderer = renderer
         self.ops = ops
@@ -116,10 +123,12 @@ class NotificationActivities:
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
         """Built on the process's database engine, with the templates shipped in templates/notifications."""
-        ops = OpsAddress(notify_to=settings.ops.notify_to, ui_url=settings.temporal.ui_url,
-                         namespace=settings.temporal.namespace)
-        return cls(outbox=OutboxStore(acquire_engine(settings.db)), renderer=NotificationRenderer(), ops=ops,
-                   owns_engine=True)
+        ops = OpsAddress(
+            notify_to=settings.ops.notify_to, ui_url=settings.temporal.ui_url, namespace=settings.temporal.namespace
+        )
+        return cls(
+            outbox=OutboxStore(acquire_engine(settings.db)), renderer=NotificationRenderer(), ops=ops, owns_engine=True
+        )
 
     def all(self) -> list[Callable[..., Any]]:
         """The bound activities to register."""
@@ -144,11 +153,22 @@ class NotificationActivities:
         try:
             message = self.renderer.render(template=input.template, channel=input.channel, context=context)
         except (jinja2.TemplateError, ValueError, TypeError, ArithmeticError) as exc:
-            raise ApplicationError(f"notification {input.template}.{input.channel}: {exc}",
-                                   type=TEMPLATE_ERROR, non_retryable=True) from exc
-        row = await self.outbox.enqueue(OutboxMessageCreate(
-            key=input.key, order_ref=input.order_ref, audience=input.audience, channel=input.channel, to=to,
-            template=input.template, subject=message.subject, body=message.body))
-        activity.logger.info("notification: order %s %s %s queued as outbox #%s", input.order_ref, input.channel,
-                             input.template, row.id)
+            raise ApplicationError(
+                f"notification {input.template}.{input.channel}: {exc}", type=TEMPLATE_ERROR, non_retryable=True
+            ) from exc
+        row = await self.outbox.enqueue(
+            OutboxMessageCreate(
+                key=input.key,
+                order_ref=input.order_ref,
+                audience=input.audience,
+                channel=input.channel,
+                to=to,
+                template=input.template,
+                subject=message.subject,
+                body=message.body,
+            )
+        )
+        activity.logger.info(
+            "notification: order %s %s %s queued as outbox #%s", input.order_ref, input.channel, input.template, row.id
+        )
         return SendNotificationResult(message_id=f"outbox-{row.id}")

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from temporalio.exceptions import ApplicationError
 
 from carbuy.contract.purchase import ErrorType
-from carbuy.settings import Settings
+from carbuy.runtime.settings import Settings
 from observability.calls import metered
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -61,9 +61,12 @@ class PartnerClient:
             )
         if 400 <= response.status_code < 500 and response.status_code not in RETRYABLE_4XX:
             detail = _error_detail(response)
-            raise ApplicationError(f"{self.institution} rejected the request ({response.status_code}): "
-                                   f"{detail['reason']}", detail, type=ErrorType.PARTNER_REJECTED_REQUEST,
-                                   non_retryable=True)
+            raise ApplicationError(
+                f"{self.institution} rejected the request ({response.status_code}): {detail['reason']}",
+                detail,
+                type=ErrorType.PARTNER_REJECTED_REQUEST,
+                non_retryable=True,
+            )
         response.raise_for_status()
         answer: dict[str, Any] = response.json()
         return answer

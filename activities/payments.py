@@ -24,7 +24,7 @@ from temporalio.exceptions import ApplicationError
 from activities.ledger import record_money
 from carbuy.contract.activities import Activity, ChargeInput, ChargeResult, RefundInput, RefundResult
 from carbuy.contract.purchase import ErrorType
-from carbuy.settings import Settings, StripeSettings
+from carbuy.runtime.settings import Settings, StripeSettings
 from carbuy.store.engines import acquire_engine, release_engine
 from carbuy.store.ledger import Counterparty, LedgerKind, LedgerStore
 from carbuy.store.payment_keys import PaymentKey, PaymentKeyCreate, PaymentKeyStore, PaymentObjectType
@@ -131,8 +131,12 @@ class PaymentActivities:
     def from_settings(cls, settings: Settings) -> PaymentActivities:
         """Build the gateway and the database (schema upgraded) from settings; aclose() releases both."""
         engine = acquire_engine(settings.db)
-        return cls(gateway=StripeGateway(settings.stripe), keys=PaymentKeyStore(engine), ledger=LedgerStore(engine),
-                   owned_engine=engine)
+        return cls(
+            gateway=StripeGateway(settings.stripe),
+            keys=PaymentKeyStore(engine),
+            ledger=LedgerStore(engine),
+            owned_engine=engine,
+        )
 
     def all(self) -> list[Callable[..., Any]]:
         """The bound activity methods, for Worker(activities=...)."""
@@ -162,8 +166,12 @@ class PaymentActivities:
             result = _charge_result(intent, input)
             # Also on a retry that finds the intent charged: the row may be what the crash left unwritten.
             await record_money(
-                self._ledger, input, kind=_CHARGED[input.kind], amount_fen=result.amount_fen,
-                counterparty=Counterparty.PROCESSOR, reference=result.payment_intent_id,
+                self._ledger,
+                input,
+                kind=_CHARGED[input.kind],
+                amount_fen=result.amount_fen,
+                counterparty=Counterparty.PROCESSOR,
+                reference=result.payment_intent_id,
                 occurred_at=_charged_at(intent),
             )
             return result
@@ -214,8 +222,13 @@ class PaymentActivities:
 
     async def _record_refund(self, input: RefundInput, refund_id: str, amount_fen: int, at: datetime | None) -> None:
         await record_money(
-            self._ledger, input, kind=_REFUNDED[input.kind], amount_fen=amount_fen,
-            counterparty=Counterparty.PROCESSOR, reference=refund_id, occurred_at=at,
+            self._ledger,
+            input,
+            kind=_REFUNDED[input.kind],
+            amount_fen=amount_fen,
+            counterparty=Counterparty.PROCESSOR,
+            reference=refund_id,
+            occurred_at=at,
         )
 
     async def _create_intent(self, input: ChargeInput) -> stripe.PaymentIntent:

@@ -17,7 +17,7 @@ from temporalio import activity
 
 from carbuy.contract.finance import RECONCILE_DAY_ACTIVITY, DiscrepancyType, ReconcileDayInput, ReconcileResult
 from carbuy.finance.run import reconcile_and_keep
-from carbuy.settings import Settings
+from carbuy.runtime.settings import Settings
 from carbuy.store.engines import acquire_engine, release_engine
 from observability.metrics import reconciliation_discrepancies
 
@@ -64,8 +64,9 @@ class ReconciliationActivities:
 
         beating = asyncio.create_task(self._heartbeat(latest))
         try:
-            report = await asyncio.to_thread(reconcile_and_keep, self.settings, self.engine, input.day,
-                                             progress=progress)
+            report = await asyncio.to_thread(
+                reconcile_and_keep, self.settings, self.engine, input.day, progress=progress
+            )
         except asyncio.CancelledError:
             stop.set()
             raise
@@ -74,8 +75,9 @@ class ReconciliationActivities:
         result = report.result()
         # every type, zeros included, so the alert on this gauge also resolves on a clean day
         reconciliation_discrepancies({t.value: result.by_type.get(t, 0) for t in DiscrepancyType})
-        activity.logger.info("reconciled %s: %d movements, %d discrepancies", input.day, result.movements,
-                             result.discrepancies)
+        activity.logger.info(
+            "reconciled %s: %d movements, %d discrepancies", input.day, result.movements, result.discrepancies
+        )
         return result
 
     @staticmethod

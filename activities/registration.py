@@ -9,7 +9,7 @@ from temporalio import activity
 
 from activities.partner_http import PartnerClient
 from carbuy.contract.activities import Activity, SubmitRegistrationInput, SubmitRegistrationResult
-from carbuy.settings import Settings
+from carbuy.runtime.settings import Settings
 
 
 class RegistryClient(PartnerClient):
@@ -20,8 +20,9 @@ class RegistryClient(PartnerClient):
     async def submit(self, input: SubmitRegistrationInput) -> SubmitRegistrationResult:
         """File a registration."""
         body = input.model_dump(exclude={"key", "callback_url"})
-        answer = await self.post("/applications", key=input.key,
-                                 body={**body, "callback_url": self.callback_url(input.callback_url)})
+        answer = await self.post(
+            "/applications", key=input.key, body={**body, "callback_url": self.callback_url(input.callback_url)}
+        )
         return SubmitRegistrationResult.model_validate(answer)
 
 
@@ -48,6 +49,7 @@ class RegistrationActivities:
     async def submit_registration(self, input: SubmitRegistrationInput) -> SubmitRegistrationResult:
         """File the registration (a resubmission after a rejection uses a new key)."""
         result = await self.client.submit(input)
-        activity.logger.info("registry: order %s application %s %s", input.order_ref, result.application_id,
-                             result.status)
+        activity.logger.info(
+            "registry: order %s application %s %s", input.order_ref, result.application_id, result.status
+        )
         return result

@@ -9,7 +9,7 @@ from temporalio import activity
 
 from activities.partner_http import PartnerClient
 from carbuy.contract.activities import Activity, BookFirstServiceInput, BookFirstServiceResult
-from carbuy.settings import Settings
+from carbuy.runtime.settings import Settings
 
 
 class StoresClient(PartnerClient):
@@ -20,8 +20,9 @@ class StoresClient(PartnerClient):
     async def book(self, input: BookFirstServiceInput) -> BookFirstServiceResult:
         """Book a service."""
         body = input.model_dump(mode="json", exclude={"key", "callback_url"})
-        answer = await self.post("/bookings", key=input.key,
-                                 body={**body, "callback_url": self.callback_url(input.callback_url)})
+        answer = await self.post(
+            "/bookings", key=input.key, body={**body, "callback_url": self.callback_url(input.callback_url)}
+        )
         return BookFirstServiceResult.model_validate(answer)
 
 
@@ -48,6 +49,11 @@ class StoresActivities:
     async def book_first_service(self, input: BookFirstServiceInput) -> BookFirstServiceResult:
         """Book the first service near the customer; service.completed comes back by callback."""
         result = await self.client.book(input)
-        activity.logger.info("stores: order %s booking %s at %s, due %s", input.order_ref, result.booking_id,
-                             result.store_id, input.due_at.isoformat())
+        activity.logger.info(
+            "stores: order %s booking %s at %s, due %s",
+            input.order_ref,
+            result.booking_id,
+            result.store_id,
+            input.due_at.isoformat(),
+        )
         return result

@@ -22,10 +22,10 @@ sys.path.insert(0, str(ROOT))
 
 from rich.console import Console  # noqa: E402
 
-from carbuy.chaos.render import render  # noqa: E402
-from carbuy.chaos.runner import ChaosConfig, run_chaos  # noqa: E402
-from carbuy.chaos.summary import ChaosSummary  # noqa: E402
-from carbuy.settings import Settings  # noqa: E402
+from carbuy.devtools.chaos.render import render  # noqa: E402
+from carbuy.devtools.chaos.runner import ChaosConfig, run_chaos  # noqa: E402
+from carbuy.devtools.chaos.summary import ChaosSummary  # noqa: E402
+from carbuy.runtime.settings import Settings  # noqa: E402
 
 
 def _arguments() -> argparse.Namespace:
@@ -37,9 +37,13 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--kills", type=int, default=5)
     parser.add_argument("--temporal-restarts", type=int, default=2)
     parser.add_argument("--timeout-s", type=float, default=3600.0)
-    parser.add_argument("--deadline-floor-s", type=float, default=60.0,
-                        help="shortest window or SLA: at this load a declined card takes 10-15 s to answer, so the "
-                             "CLI's 20 s would expire customers who retry in time")
+    parser.add_argument(
+        "--deadline-floor-s",
+        type=float,
+        default=60.0,
+        help="shortest window or SLA: at this load a declined card takes 10-15 s to answer, so the "
+        "CLI's 20 s would expire customers who retry in time",
+    )
     parser.add_argument("--poll-s", type=float, default=1.0, help="each customer's status polling interval")
     parser.add_argument("--disruption-delay-s", type=float, default=60.0, help="longest pause before a disruption")
     parser.add_argument("--state-dir", type=Path, default=None)
@@ -54,17 +58,27 @@ def timings(summary: ChaosSummary) -> str:
         return "no purchase ended"
     p95 = durations[min(len(durations) - 1, round(0.95 * (len(durations) - 1)))]
     per_minute = len(durations) / summary.wall_s * 60
-    return (f"purchase duration p50 {statistics.median(durations):.1f}s, p95 {p95:.1f}s, max {durations[-1]:.1f}s; "
-            f"{len(durations)} ended in {summary.wall_s:.0f}s ({per_minute:.0f} per minute)")
+    return (
+        f"purchase duration p50 {statistics.median(durations):.1f}s, p95 {p95:.1f}s, max {durations[-1]:.1f}s; "
+        f"{len(durations)} ended in {summary.wall_s:.0f}s ({per_minute:.0f} per minute)"
+    )
 
 
 def main() -> None:
     """Run the benchmark and print its summary."""
     args = _arguments()
     config = ChaosConfig(
-        purchases=args.purchases, seed=args.seed, concurrency=args.concurrency, fault_rate=args.fault_rate,
-        kills=args.kills, temporal_restarts=args.temporal_restarts, timeout_s=args.timeout_s, poll_s=args.poll_s,
-        disruption_delay_s=args.disruption_delay_s, deadline_floor_s=args.deadline_floor_s, state_dir=args.state_dir,
+        purchases=args.purchases,
+        seed=args.seed,
+        concurrency=args.concurrency,
+        fault_rate=args.fault_rate,
+        kills=args.kills,
+        temporal_restarts=args.temporal_restarts,
+        timeout_s=args.timeout_s,
+        poll_s=args.poll_s,
+        disruption_delay_s=args.disruption_delay_s,
+        deadline_floor_s=args.deadline_floor_s,
+        state_dir=args.state_dir,
     )
     console = Console(width=160)
     summary = asyncio.run(run_chaos(config, Settings(environment="test"), console.print))

@@ -64,40 +64,80 @@ def pid(order_ref: str) -> str:
 
 def charge(ref: str, order_ref: str, kind: str, amount: int, created: int, key: str | None = None) -> dict[str, Any]:
     """A succeeded PaymentIntent as Stripe lists it."""
-    return {"id": ref, "object": "payment_intent", "amount": amount, "amount_received": amount, "currency": "cny",
-            "status": "succeeded", "created": created,
-            "metadata": {"order_ref": order_ref, "kind": kind, "key": key or f"{pid(order_ref)}:{kind}"}}
+    return {
+        "id": ref,
+        "object": "payment_intent",
+        "amount": amount,
+        "amount_received": amount,
+        "currency": "cny",
+        "status": "succeeded",
+        "created": created,
+        "metadata": {"order_ref": order_ref, "kind": kind, "key": key or f"{pid(order_ref)}:{kind}"},
+    }
 
 
 def refund(ref: str, order_ref: str, amount: int, created: int, intent: dict[str, Any]) -> dict[str, Any]:
     """A succeeded Refund with its PaymentIntent expanded."""
-    return {"id": ref, "object": "refund", "amount": amount, "currency": "cny", "status": "succeeded",
-            "created": created, "metadata": {"order_ref": order_ref, "key": f"{pid(order_ref)}:refund"},
-            "payment_intent": intent}
+    return {
+        "id": ref,
+        "object": "refund",
+        "amount": amount,
+        "currency": "cny",
+        "status": "succeeded",
+        "created": created,
+        "metadata": {"order_ref": order_ref, "key": f"{pid(order_ref)}:refund"},
+        "payment_intent": intent,
+    }
 
 
-KEY_OF = {"deposit_charged": "deposit", "balance_charged": "balance", "deposit_refunded": "refund",
-          "loan_disbursed": "disburse"}
+KEY_OF = {
+    "deposit_charged": "deposit",
+    "balance_charged": "balance",
+    "deposit_refunded": "refund",
+    "loan_disbursed": "disburse",
+}
 """The step of the activity that writes each kind: its key is the one the processor's metadata carries."""
 
 
 def ledger_row(order_ref: str, kind: str, amount: int, reference: str, party: str = "processor") -> dict[str, Any]:
     """A ledger_entries row."""
     at = START + timedelta(hours=12)
-    return {"purchase_id": pid(order_ref), "order_ref": order_ref, "kind": kind,
-            "key": f"{pid(order_ref)}:{KEY_OF[kind]}",
-            "amount_fen": amount, "counterparty": party, "reference": reference, "occurred_at": at,
-            "market_day": DAY, "created_at": at}
+    return {
+        "purchase_id": pid(order_ref),
+        "order_ref": order_ref,
+        "kind": kind,
+        "key": f"{pid(order_ref)}:{KEY_OF[kind]}",
+        "amount_fen": amount,
+        "counterparty": party,
+        "reference": reference,
+        "occurred_at": at,
+        "market_day": DAY,
+        "created_at": at,
+    }
 
 
 def outcome_row(order_ref: str, state: str, *, locked: bool, principal: int) -> dict[str, Any]:
     """A purchase_outcomes row."""
     at = START + timedelta(hours=20)
-    return {"purchase_id": pid(order_ref), "order_ref": order_ref, "state": state, "locked": locked,
-            "fee_waived": False, "handed_over": state == "completed", "deposit_fen": DEPOSIT,
-            "cancellation_fee_fen": DEPOSIT, "price_fen": PRICE, "premium_fen": PREMIUM, "purchase_tax_fen": TAX,
-            "plate_fee_fen": PLATE, "loan_principal_fen": principal, "balance_due_fen": 0, "ended_at": at,
-            "market_day": DAY, "created_at": at}
+    return {
+        "purchase_id": pid(order_ref),
+        "order_ref": order_ref,
+        "state": state,
+        "locked": locked,
+        "fee_waived": False,
+        "handed_over": state == "completed",
+        "deposit_fen": DEPOSIT,
+        "cancellation_fee_fen": DEPOSIT,
+        "price_fen": PRICE,
+        "premium_fen": PREMIUM,
+        "purchase_tax_fen": TAX,
+        "plate_fee_fen": PLATE,
+        "loan_principal_fen": principal,
+        "balance_due_fen": 0,
+        "ended_at": at,
+        "market_day": DAY,
+        "created_at": at,
+    }
 
 
 def charges(day: Day) -> Iterator[dict[str, Any]]:
@@ -111,8 +151,14 @@ def charges(day: Day) -> Iterator[dict[str, Any]]:
         o, at = planted(n), day.created(day.purchases - 1)
         if type_ is T.PAYMENT_WITHOUT_PURCHASE:
             yield charge(f"pi_{o}_ghost", f"GHOST-{o}", "deposit", DEPOSIT, at)
-        elif type_ in (T.MISSING_IN_LEDGER, T.MISSING_AT_PROCESSOR, T.AMOUNT_MISMATCH, T.DUPLICATE_CHARGE,
-                       T.NET_DIFFERS_FROM_OUTCOME, T.REFUND_WITHOUT_CHARGE):
+        elif type_ in (
+            T.MISSING_IN_LEDGER,
+            T.MISSING_AT_PROCESSOR,
+            T.AMOUNT_MISMATCH,
+            T.DUPLICATE_CHARGE,
+            T.NET_DIFFERS_FROM_OUTCOME,
+            T.REFUND_WITHOUT_CHARGE,
+        ):
             yield charge(f"pi_{o}_d", o, "deposit", DEPOSIT, at)
         if type_ is T.MISSING_IN_LEDGER:
             yield charge(f"pi_{o}_b", o, "balance", 500_000, at)
@@ -139,13 +185,23 @@ def lender_lines(day: Day) -> Iterator[dict[str, Any]]:
     """The lender's settlement file of the day."""
     for i in range(day.purchases):
         if 4 <= i % 10 < 7:
-            yield {"type": "disbursement", "reference": f"disb_{order(i)}", "application_id": f"loan_{order(i)}",
-                   "order_ref": order(i), "amount_fen": PRINCIPAL}
+            yield {
+                "type": "disbursement",
+                "reference": f"disb_{order(i)}",
+                "application_id": f"loan_{order(i)}",
+                "order_ref": order(i),
+                "amount_fen": PRINCIPAL,
+            }
     for n, type_ in day.plants:
         if type_ is T.LENDER_MISMATCH:
             o = planted(n)
-            yield {"type": "disbursement", "reference": f"disb_{o}", "application_id": f"loan_{o}", "order_ref": o,
-                   "amount_fen": PRINCIPAL - 100}
+            yield {
+                "type": "disbursement",
+                "reference": f"disb_{o}",
+                "application_id": f"loan_{o}",
+                "order_ref": o,
+                "amount_fen": PRINCIPAL - 100,
+            }
 
 
 def ledger(day: Day) -> Iterator[dict[str, Any]]:
@@ -161,8 +217,13 @@ def ledger(day: Day) -> Iterator[dict[str, Any]]:
             yield ledger_row(o, "deposit_refunded", DEPOSIT, f"re_{o}_d")
     for n, type_ in day.plants:
         o = planted(n)
-        if type_ in (T.MISSING_IN_LEDGER, T.MISSING_AT_PROCESSOR, T.DUPLICATE_CHARGE, T.NET_DIFFERS_FROM_OUTCOME,
-                     T.REFUND_WITHOUT_CHARGE):
+        if type_ in (
+            T.MISSING_IN_LEDGER,
+            T.MISSING_AT_PROCESSOR,
+            T.DUPLICATE_CHARGE,
+            T.NET_DIFFERS_FROM_OUTCOME,
+            T.REFUND_WITHOUT_CHARGE,
+        ):
             yield ledger_row(o, "deposit_charged", DEPOSIT, f"pi_{o}_d")
         if type_ is T.AMOUNT_MISMATCH:
             yield ledger_row(o, "deposit_charged", 1_000, f"pi_{o}_d")

@@ -38,8 +38,12 @@ from carbuy.contract.order import FinancingPlan  # noqa: E402
 SCENARIOS = ("history", "throughput", "placement", "parked")
 """Every scenario, in the order they run."""
 OPTION_DEFAULTS = {
-    "placement": {"placement_rates": "DEFAULT_RATES", "placement_step_s": "DEFAULT_STEP_S",
-                  "placement_hold_s": "DEFAULT_HOLD_S", "placement_unit": "DEFAULT_UNIT"},
+    "placement": {
+        "placement_rates": "DEFAULT_RATES",
+        "placement_step_s": "DEFAULT_STEP_S",
+        "placement_hold_s": "DEFAULT_HOLD_S",
+        "placement_unit": "DEFAULT_UNIT",
+    },
     "parked": {"parked": "DEFAULT_PARKED", "settle_s": "DEFAULT_SETTLE_S"},
 }
 """Options of the placement and parked scenarios, and the name of their default in the scenario's module."""
@@ -55,8 +59,13 @@ def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenarios", default="history,throughput", help=f"comma-separated, of {', '.join(SCENARIOS)}")
     parser.add_argument("-n", "--n", type=int, default=200, help="throughput: purchases, and bare workflows")
-    parser.add_argument("-c", "--concurrency", type=int, default=50, help="at most this many customers at a time "
-                        "(bare: concurrent starts)")
+    parser.add_argument(
+        "-c",
+        "--concurrency",
+        type=int,
+        default=50,
+        help="at most this many customers at a time (bare: concurrent starts)",
+    )
     parser.add_argument("--plan", choices=[p.value for p in FinancingPlan], default=FinancingPlan.LOAN_BATTERY.value)
     parser.add_argument("--warmup", type=int, default=3, help="throughput: carbuy purchases before the window")
     parser.add_argument("--sequential", type=int, default=3, help="bare: unloaded one-at-a-time workflows")
@@ -64,16 +73,34 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=1800.0, help="longest a purchase or a bare run may take (s)")
     parser.add_argument("--workdir", default="/tmp/carbuy-perf", help="stacks' state and logs go under here")
     parser.add_argument("--json", type=Path, default=None, help="also write every result as JSON here")
-    parser.add_argument("--profile-worker", default=None, metavar="PATH", help="throughput: py-spy samples the "
-                        "carbuy worker over the window; collapsed stacks to PATH")
-    parser.add_argument("--bare-from", type=Path, default=None, metavar="JSON", help="throughput: take the bare side "
-                        "from an earlier run's --json instead of running it (same plan, same K)")
-    parser.add_argument("--placement-rates", type=_rates, default=None, metavar="R1,R2,...",
-                        help="placement: the ladder of orders/s (default: placement.py's)")
+    parser.add_argument(
+        "--profile-worker",
+        default=None,
+        metavar="PATH",
+        help="throughput: py-spy samples the carbuy worker over the window; collapsed stacks to PATH",
+    )
+    parser.add_argument(
+        "--bare-from",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="throughput: take the bare side from an earlier run's --json instead of running it (same plan, same K)",
+    )
+    parser.add_argument(
+        "--placement-rates",
+        type=_rates,
+        default=None,
+        metavar="R1,R2,...",
+        help="placement: the ladder of orders/s (default: placement.py's)",
+    )
     parser.add_argument("--placement-step-s", type=float, default=None, help="placement: seconds each rate is held")
     parser.add_argument("--placement-hold-s", type=float, default=None, help="placement: seconds the best is held")
-    parser.add_argument("--placement-unit", choices=["order", "order+deposit"], default=None,
-                        help="placement: carbuy's unit, the order alone or the order and its deposit charge")
+    parser.add_argument(
+        "--placement-unit",
+        choices=["order", "order+deposit"],
+        default=None,
+        help="placement: carbuy's unit, the order alone or the order and its deposit charge",
+    )
     parser.add_argument("-m", "--parked", type=int, default=None, help="parked: purchases to park (parked.py's)")
     parser.add_argument("--settle-s", type=float, default=None, help="parked: seconds before the readings")
     args = parser.parse_args()
@@ -132,8 +159,11 @@ def main() -> None:
     results, failed = asyncio.run(run(args))
     render(results, Console(width=160))
     if args.json is not None:
-        meta = {"args": {k: v for k, v in vars(args).items() if k != "json"}, "loadavg_at_end": os.getloadavg(),
-                "failed": failed}
+        meta = {
+            "args": {k: v for k, v in vars(args).items() if k != "json"},
+            "loadavg_at_end": os.getloadavg(),
+            "failed": failed,
+        }
         write_json(args.json, {"meta": meta, "results": results})
         say(f"JSON written to {args.json}")
     sys.stdout.flush()

@@ -85,7 +85,7 @@ def build(path: Path, day: dataset.Day) -> dict[str, int]:
     """The ledger and the outcomes of the day in a migrated SQLite file; row counts."""
     from sqlalchemy import insert
 
-    from carbuy.settings import DatabaseSettings
+    from carbuy.runtime.settings import DatabaseSettings
     from carbuy.store.db import make_engine, migrate
     from carbuy.store.ledger import LedgerEntry
     from carbuy.store.outcomes import PurchaseOutcome
@@ -94,8 +94,10 @@ def build(path: Path, day: dataset.Day) -> dict[str, int]:
     engine = make_engine(DatabaseSettings(url=f"sqlite:///{path}"))
     migrate(engine)
     counts = {}
-    for name, table, rows in (("ledger_rows", LedgerEntry.__table__, dataset.ledger(day)),
-                              ("outcomes", PurchaseOutcome.__table__, dataset.outcomes(day))):
+    for name, table, rows in (
+        ("ledger_rows", LedgerEntry.__table__, dataset.ledger(day)),
+        ("outcomes", PurchaseOutcome.__table__, dataset.outcomes(day)),
+    ):
         counts[name] = 0
         with engine.begin() as connection:
             batch: list[dict[str, Any]] = []
@@ -121,12 +123,15 @@ def measure(db: Path, day: dataset.Day, stripe_url: str | None, trace: bool) -> 
     from carbuy.finance.book import LedgerBook
     from carbuy.finance.engine import reconcile
     from carbuy.finance.processor import StripeProcessor
-    from carbuy.settings import DatabaseSettings, StripeSettings
+    from carbuy.runtime.settings import DatabaseSettings, StripeSettings
     from carbuy.store.db import make_engine
 
     engine = make_engine(DatabaseSettings(url=f"sqlite:///{db}"))
-    processor: Any = (StripeProcessor(StripeSettings(api_key="sk_test_bench", api_base=stripe_url, timeout_s=60))
-                      if stripe_url else GeneratedProcessor(day))
+    processor: Any = (
+        StripeProcessor(StripeSettings(api_key="sk_test_bench", api_base=stripe_url, timeout_s=60))
+        if stripe_url
+        else GeneratedProcessor(day)
+    )
     rss_before = psutil.Process().memory_info().rss
     if trace:
         tracemalloc.start()
@@ -137,12 +142,17 @@ def measure(db: Path, day: dataset.Day, stripe_url: str | None, trace: bool) -> 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     by_type = {k.value: v for k, v in report.by_type.items()}
     return {
-        "payments": report.processor_objects, "ledger_rows": report.ledger_rows, "lender_lines": report.lender_lines,
-        "purchases_ended": report.purchases_ended, "seconds": round(seconds, 2),
-        "rss_before_mib": round(rss_before / 2**20, 1), "peak_rss_mib": round(peak / 2**20, 1),
+        "payments": report.processor_objects,
+        "ledger_rows": report.ledger_rows,
+        "lender_lines": report.lender_lines,
+        "purchases_ended": report.purchases_ended,
+        "seconds": round(seconds, 2),
+        "rss_before_mib": round(rss_before / 2**20, 1),
+        "peak_rss_mib": round(peak / 2**20, 1),
         "growth_mib": round((peak - rss_before) / 2**20, 1),
         "tracemalloc_peak_mib": None if traced is None else round(traced / 2**20, 1),
-        "discrepancies": len(report.discrepancies), "by_type": by_type,
+        "discrepancies": len(report.discrepancies),
+        "by_type": by_type,
         "found_every_plant": all(n == day.plants_per_type for n in by_type.values()),
     }
 
@@ -164,8 +174,12 @@ def serve(day: dataset.Day, port: int) -> None:
                 objects, after = lists[parts[1]], query.get("starting_after", [None])[0]
                 start = 0 if after is None else position[parts[1]][after] + 1
                 limit = int(query.get("limit", ["10"])[0])
-                body: dict[str, Any] = {"object": "list", "url": url.path, "data": objects[start:start + limit],
-                                        "has_more": start + limit < len(objects)}
+                body: dict[str, Any] = {
+                    "object": "list",
+                    "url": url.path,
+                    "data": objects[start : start + limit],
+                    "has_more": start + limit < len(objects),
+                }
                 self._answer(200, body)
             elif len(parts) == 3 and parts[1] in lists and parts[2] in position[parts[1]]:
                 self._answer(200, lists[parts[1]][position[parts[1]][parts[2]]])
@@ -187,8 +201,9 @@ def serve(day: dataset.Day, port: int) -> None:
 
 
 def _child(args: list[str], *, timeout: float = 900) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, timeout=timeout,
-                          check=False, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, timeout=timeout, check=False, cwd=ROOT
+    )
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed:\n{done.stderr}")
     answer: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -196,21 +211,33 @@ def _child(args: list[str], *, timeout: float = 900) -> dict[str, Any]:
 
 
 def _one_size(payments: int, workdir: Path, processor: str, trace: bool) -> dict[str, Any]:
-    from carbuy.processes import ManagedProcess, free_port
+    from carbuy.devtools.processes import ManagedProcess, free_port
 
     db = workdir / f"bench-{payments}.db"
     built = _child(["_build", "--payments", str(payments), "--db", str(db)])
     server, url = None, None
     if processor == "stripe-server":
         port = free_port()
-        server = ManagedProcess("stripe-bench", [sys.executable, __file__, "_serve", "--payments", str(payments),
-                                                 "--port", str(port)], workdir / "server.log", cwd=ROOT).start()
+        server = ManagedProcess(
+            "stripe-bench",
+            [sys.executable, __file__, "_serve", "--payments", str(payments), "--port", str(port)],
+            workdir / "server.log",
+            cwd=ROOT,
+        ).start()
         url = f"http://127.0.0.1:{port}"
         server.wait_until_ready(url=f"{url}/v1/refunds?limit=1", timeout_s=300)
     try:
-        measured = _child(["_measure", "--payments", str(payments), "--db", str(db), *(["--stripe", url] if url
-                                                                                         else []),
-                           *(["--tracemalloc"] if trace else [])])
+        measured = _child(
+            [
+                "_measure",
+                "--payments",
+                str(payments),
+                "--db",
+                str(db),
+                *(["--stripe", url] if url else []),
+                *(["--tracemalloc"] if trace else []),
+            ]
+        )
     finally:
         if server is not None:
             server.stop()
@@ -244,14 +271,18 @@ def main() -> None:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="carbuy-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     rows = [_one_size(int(size), workdir, args.processor, args.tracemalloc) for size in args.sizes.split(",")]
-    header = (f"{'payments':>9} {'ledger':>8} {'lender':>7} {'ended':>7} {'seconds':>8} {'RSS before':>10} "
-              f"{'peak RSS':>9} {'growth':>7} {'py peak':>8} {'found':>6}  every plant")
+    header = (
+        f"{'payments':>9} {'ledger':>8} {'lender':>7} {'ended':>7} {'seconds':>8} {'RSS before':>10} "
+        f"{'peak RSS':>9} {'growth':>7} {'py peak':>8} {'found':>6}  every plant"
+    )
     sys.stdout.write(f"processor: {args.processor}; cpus: {os.cpu_count()}; MiB\n{header}\n")
     for r in rows:
         traced = "-" if r["tracemalloc_peak_mib"] is None else f"{r['tracemalloc_peak_mib']:.1f}"
-        sys.stdout.write(f"{r['payments']:>9} {r['ledger_rows']:>8} {r['lender_lines']:>7} {r['purchases_ended']:>7} "
-                         f"{r['seconds']:>8.2f} {r['rss_before_mib']:>10.1f} {r['peak_rss_mib']:>9.1f} "
-                         f"{r['growth_mib']:>7.1f} {traced:>8} {r['discrepancies']:>6}  {r['found_every_plant']}\n")
+        sys.stdout.write(
+            f"{r['payments']:>9} {r['ledger_rows']:>8} {r['lender_lines']:>7} {r['purchases_ended']:>7} "
+            f"{r['seconds']:>8.2f} {r['rss_before_mib']:>10.1f} {r['peak_rss_mib']:>9.1f} "
+            f"{r['growth_mib']:>7.1f} {traced:>8} {r['discrepancies']:>6}  {r['found_every_plant']}\n"
+        )
     if args.json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
 

@@ -15,11 +15,23 @@ _EXTRA_FIELDS = ("workflow_id", "run_id", "activity", "stage", "order_ref")
 
 # The SDK's loggers put the context on the record as a dict (extra "temporal_activity" / "temporal_workflow"):
 # flattened into the line under these names.
-_ACTIVITY_FIELDS = {"workflow_id": "workflow_id", "workflow_run_id": "run_id", "workflow_type": "workflow_type",
-                    "activity_type": "activity", "activity_id": "activity_id", "attempt": "attempt",
-                    "task_queue": "task_queue"}
-_WORKFLOW_FIELDS = {"workflow_id": "workflow_id", "run_id": "run_id", "workflow_type": "workflow_type",
-                    "attempt": "workflow_task_attempt", "task_queue": "task_queue", "update_name": "update"}
+_ACTIVITY_FIELDS = {
+    "workflow_id": "workflow_id",
+    "workflow_run_id": "run_id",
+    "workflow_type": "workflow_type",
+    "activity_type": "activity",
+    "activity_id": "activity_id",
+    "attempt": "attempt",
+    "task_queue": "task_queue",
+}
+_WORKFLOW_FIELDS = {
+    "workflow_id": "workflow_id",
+    "run_id": "run_id",
+    "workflow_type": "workflow_type",
+    "attempt": "workflow_task_attempt",
+    "task_queue": "task_queue",
+    "update_name": "update",
+}
 
 
 class JsonFormatter(logging.Formatter):

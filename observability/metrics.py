@@ -20,18 +20,29 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 ORDERS_PLACED = Counter("carbuy_orders_placed", "Orders that started a new purchase", ["plan"])
 ORDERS_REFUSED = Counter("carbuy_orders_refused", "Orders refused by the API, by reason", ["reason"])
 HTTP_REQUESTS = Counter("carbuy_http_requests", "HTTP requests served", ["app", "method", "route", "status"])
-HTTP_DURATION = Histogram("carbuy_http_request_duration_seconds", "Time to answer an HTTP request",
-                          ["app", "method", "route"], buckets=LATENCY_BUCKETS)
-SANDBOX_REQUESTS = Counter("carbuy_sandbox_requests", "Requests the partner sandbox answered",
-                           ["institution", "outcome"])
-PARTNER_CALLS = Counter("carbuy_partner_calls", "HTTP calls to partners and Stripe, by outcome",
-                        ["institution", "outcome"])
-PARTNER_DURATION = Histogram("carbuy_partner_call_duration_seconds", "Duration of HTTP calls to partners and Stripe",
-                             ["institution", "outcome"], buckets=LATENCY_BUCKETS)
+HTTP_DURATION = Histogram(
+    "carbuy_http_request_duration_seconds",
+    "Time to answer an HTTP request",
+    ["app", "method", "route"],
+    buckets=LATENCY_BUCKETS,
+)
+SANDBOX_REQUESTS = Counter(
+    "carbuy_sandbox_requests", "Requests the partner sandbox answered", ["institution", "outcome"]
+)
+PARTNER_CALLS = Counter(
+    "carbuy_partner_calls", "HTTP calls to partners and Stripe, by outcome", ["institution", "outcome"]
+)
+PARTNER_DURATION = Histogram(
+    "carbuy_partner_call_duration_seconds",
+    "Duration of HTTP calls to partners and Stripe",
+    ["institution", "outcome"],
+    buckets=LATENCY_BUCKETS,
+)
 MONEY_CHARGED = Counter("carbuy_money_charged_fen", "Money charged to customers, in fen", ["kind"])
 MONEY_REFUNDED = Counter("carbuy_money_refunded_fen", "Money refunded to customers, in fen", ["kind"])
-RECONCILIATION_DISCREPANCIES = Gauge("carbuy_reconciliation_discrepancies",
-                                     "Discrepancies found by the last reconciliation, by type", ["type"])
+RECONCILIATION_DISCREPANCIES = Gauge(
+    "carbuy_reconciliation_discrepancies", "Discrepancies found by the last reconciliation, by type", ["type"]
+)
 
 CHARGE_KINDS = frozenset({"deposit", "balance"})
 REFUND_KINDS = frozenset({"refund_deposit", "refund_balance"})
@@ -46,8 +57,9 @@ def outcome_of_status(status: int) -> str:
         return "ok"
     if status >= 500:
         return "server_error"
-    return {402: "declined", 409: "conflict", 422: "refused", 408: "throttled", 425: "throttled",
-            429: "throttled"}.get(status, "rejected")
+    return {402: "declined", 409: "conflict", 422: "refused", 408: "throttled", 425: "throttled", 429: "throttled"}.get(
+        status, "rejected"
+    )
 
 
 def order_placed(plan: str) -> None:

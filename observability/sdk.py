@@ -11,13 +11,29 @@ import logging
 
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from carbuy.settings import MetricsSettings
+from carbuy.runtime.settings import MetricsSettings
 
 log = logging.getLogger("carbuy.metrics")
 
 DAY_S = 86_400.0
-STAGE_BUCKETS_S = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3_600.0, 4 * 3_600.0, 12 * 3_600.0, DAY_S, 3 * DAY_S,
-                   7 * DAY_S, 14 * DAY_S, 30 * DAY_S, 60 * DAY_S, 120 * DAY_S)
+STAGE_BUCKETS_S = (
+    1.0,
+    5.0,
+    15.0,
+    60.0,
+    300.0,
+    900.0,
+    3_600.0,
+    4 * 3_600.0,
+    12 * 3_600.0,
+    DAY_S,
+    3 * DAY_S,
+    7 * DAY_S,
+    14 * DAY_S,
+    30 * DAY_S,
+    60 * DAY_S,
+    120 * DAY_S,
+)
 """A stage lasts seconds in the dev stack and up to months in production (the first-service wait)."""
 
 HISTOGRAM_BUCKETS = {"carbuy_stage_duration_seconds": STAGE_BUCKETS_S}
@@ -32,8 +48,12 @@ def sdk_runtime(settings: MetricsSettings) -> Runtime | None:
     if not settings.worker_sdk_port:
         return None
     address = f"{settings.host}:{settings.worker_sdk_port}"
-    config = PrometheusConfig(bind_address=address, counters_total_suffix=True, durations_as_seconds=True,
-                              histogram_bucket_overrides=HISTOGRAM_BUCKETS)
+    config = PrometheusConfig(
+        bind_address=address,
+        counters_total_suffix=True,
+        durations_as_seconds=True,
+        histogram_bucket_overrides=HISTOGRAM_BUCKETS,
+    )
     try:
         runtime = Runtime(telemetry=TelemetryConfig(metrics=config))
     except ValueError as err:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uvicorn
 
-from carbuy.settings import Settings
+from carbuy.runtime.settings import Settings
 from observability.logs import configure_logging
 from observability.metrics import serve_metrics
 from sandbox.app import create_app

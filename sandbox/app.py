@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from carbuy.settings import Settings
+from carbuy.runtime.settings import Settings
 from observability.asgi import RequestMetrics, sandbox_observer
 from sandbox.callbacks import CallbackDispatcher
 from sandbox.errors import PartnerError
@@ -33,10 +33,12 @@ class Health(BaseModel):
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the sandbox from settings: state, callback dispatcher and every router."""
-    state = SandboxState(SandboxConfig(
-        callback_delay_s=settings.sandbox.callback_delay_s, latency_ms=settings.sandbox.latency_ms))
+    state = SandboxState(
+        SandboxConfig(callback_delay_s=settings.sandbox.callback_delay_s, latency_ms=settings.sandbox.latency_ms)
+    )
     dispatcher = CallbackDispatcher(
-        state=state, secret=settings.partners.callback_secret,
+        state=state,
+        secret=settings.partners.callback_secret,
         client=httpx.AsyncClient(timeout=settings.partners.timeout_s),
     )
 

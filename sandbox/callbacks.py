@@ -13,7 +13,7 @@ import httpx
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from carbuy.contract.events import INSTITUTION_OF, PartnerCallback, PartnerEventType
-from carbuy.signing import SIGNATURE_HEADER, sign
+from carbuy.runtime.signing import SIGNATURE_HEADER, sign
 from sandbox.faults import CallbackPlan
 from sandbox.state import CallbackRecord, SandboxState, now
 
@@ -86,26 +86,38 @@ class CallbackDispatcher:
         is replayed (see resend). The institution's callback faults may also drop it, deliver it twice, or hold
         it back in the background so the next callback overtakes it.
         """
-        callback = PartnerCallback.model_validate({
-            "event_id": f"evt_{uuid.uuid4().hex}",
-            "institution": INSTITUTION_OF[type],
-            "type": type.value,
-            "reference": reference,
-            "occurred_at": now(),
-            "data": data or {},
-            "order_ref": order_ref,
-        })
+        callback = PartnerCallback.model_validate(
+            {
+                "event_id": f"evt_{uuid.uuid4().hex}",
+                "institution": INSTITUTION_OF[type],
+                "type": type.value,
+                "reference": reference,
+                "occurred_at": now(),
+                "data": data or {},
+                "order_ref": order_ref,
+            }
+        )
         sender = SANDBOX_INSTITUTION.get(callback.institution, callback.institution)
         plan = self.state.faults.plan_callback(sender) if deliver else CallbackPlan(drop=True)
         record = CallbackRecord(
-            event_id=callback.event_id, type=callback.type, reference=reference, url=url, data=callback.data,
-            occurred_at=callback.occurred_at, status="dropped" if plan.drop else "pending",
+            event_id=callback.event_id,
+            type=callback.type,
+            reference=reference,
+            url=url,
+            data=callback.data,
+            occurred_at=callback.occurred_at,
+            status="dropped" if plan.drop else "pending",
         )
         async with self.state.lock:
             self.state.order(order_ref).callbacks.append(record)
         if plan.drop:
-            log.info("callback %s %s about %s dropped (%s)", callback.type, callback.event_id, reference,
-                     "injected" if deliver else "silent partner")
+            log.info(
+                "callback %s %s about %s dropped (%s)",
+                callback.type,
+                callback.event_id,
+                reference,
+                "injected" if deliver else "silent partner",
+            )
             return record
         if plan.hold_s:
             self.spawn(self._deliver_later(plan, callback, record))
@@ -133,22 +145,25 @@ class CallbackDispatcher:
             return []
         for record in again:
             record.status, record.resends = "pending", record.resends + 1
-            log.info("callback %s %s about %s sent again (request replayed)", record.type, record.event_id,
-                     record.reference)
+            log.info(
+                "callback %s %s about %s sent again (request replayed)", record.type, record.event_id, record.reference
+            )
         self.spawn(self._deliver_each([(self._rebuilt(order_ref, record), record) for record in again]))
         return again
 
     @staticmethod
     def _rebuilt(order_ref: str, record: CallbackRecord) -> PartnerCallback:
-        return PartnerCallback.model_validate({
-            "event_id": record.event_id,
-            "institution": INSTITUTION_OF[PartnerEventType(record.type)],
-            "type": record.type,
-            "reference": record.reference,
-            "occurred_at": record.occurred_at or now(),
-            "data": record.data,
-            "order_ref": order_ref,
-        })
+        return PartnerCallback.model_validate(
+            {
+                "event_id": record.event_id,
+                "institution": INSTITUTION_OF[PartnerEventType(record.type)],
+                "type": record.type,
+                "reference": record.reference,
+                "occurred_at": record.occurred_at or now(),
+                "data": record.data,
+                "order_ref": order_ref,
+            }
+        )
 
     async def _deliver_each(self, callbacks: list[tuple[PartnerCallback, CallbackRecord]]) -> None:
         for callback, record in callbacks:
@@ -156,8 +171,13 @@ class CallbackDispatcher:
 
     async def _deliver_later(self, plan: CallbackPlan, callback: PartnerCallback, record: CallbackRecord) -> None:
         await asyncio.sleep(plan.hold_s)
-        log.info("callback %s %s about %s held back %.3fs (injected)", callback.type, callback.event_id,
-                 record.reference, plan.hold_s)
+        log.info(
+            "callback %s %s about %s held back %.3fs (injected)",
+            callback.type,
+            callback.event_id,
+            record.reference,
+            plan.hold_s,
+        )
         await self._deliver_each([(callback, record)] * plan.copies)
 
     async def _deliver(self, callback: PartnerCallback, record: CallbackRecord) -> None:
@@ -176,8 +196,14 @@ class CallbackDispatcher:
                     await self._post(record.url, body)
         except (ReceiverUnavailable, httpx.HTTPError) as exc:
             record.status, record.last_error = "failed", f"{type(exc).__name__}: {exc}"
-            log.warning("callback %s %s to %s failed after %d attempts: %s",
-                        callback.type, callback.event_id, record.url, record.attempts, record.last_error)
+            log.warning(
+                "callback %s %s to %s failed after %d attempts: %s",
+                callback.type,
+                callback.event_id,
+                record.url,
+                record.attempts,
+                record.last_error,
+            )
             return
         record.status, record.delivered_at, record.last_error = "delivered", now(), None
         log.info("callback %s %s delivered to %s", callback.type, callback.event_id, record.url)

@@ -116,15 +116,17 @@ async def _keyed(state: SandboxState, institution: str, handle: Handler, request
     answer = state.answers.get((institution, key))
     if answer is not None:
         if answer.fingerprint != fingerprint:
-            return error_response(Conflict(
-                "idempotency_key_reused", f"{IDEMPOTENCY_HEADER} {key} was used with another request"))
+            return error_response(
+                Conflict("idempotency_key_reused", f"{IDEMPOTENCY_HEADER} {key} was used with another request")
+            )
         answer.record.replays += 1
         order_ref = _order_ref(body)
         if order_ref is not None:
             dispatcher: CallbackDispatcher = request.app.state.dispatcher
             dispatcher.resend(order_ref, answer.record.references)
-        return Response(answer.body, status_code=answer.status_code, media_type="application/json",
-                        headers={REPLAY_HEADER: "true"})
+        return Response(
+            answer.body, status_code=answer.status_code, media_type="application/json", headers={REPLAY_HEADER: "true"}
+        )
     known = len(state.objects)
     response = await _run(handle, request)
     # POSTs run one at a time under the lock, so the objects added since are this request's (newest last).
@@ -133,13 +135,19 @@ async def _keyed(state: SandboxState, institution: str, handle: Handler, request
     if order_ref is None or not _stored(response.status_code):
         return response
     record = RequestRecord(
-        at=now(), institution=institution, method=request.method, path=request.url.path,
-        idempotency_key=key, status_code=response.status_code, response=_json_or_none(bytes(response.body)),
+        at=now(),
+        institution=institution,
+        method=request.method,
+        path=request.url.path,
+        idempotency_key=key,
+        status_code=response.status_code,
+        response=_json_or_none(bytes(response.body)),
         references=[*created, *_objects_in_path(request)],
     )
     state.order(order_ref).requests.append(record)
     state.answers[(institution, key)] = IdempotentAnswer(
-        fingerprint=fingerprint, status_code=response.status_code, body=bytes(response.body), record=record)
+        fingerprint=fingerprint, status_code=response.status_code, body=bytes(response.body), record=record
+    )
     return response
 
 

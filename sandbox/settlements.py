@@ -79,13 +79,27 @@ def lines_of(state: SandboxState, day: date) -> list[SettlementLine]:
 
 def planted_line(obj: PlantedLine) -> SettlementLine:
     """The file line of a planted one."""
-    return SettlementLine(day=obj.day, type=obj.type, reference=obj.reference, application_id=obj.application_id,
-                          order_ref=obj.order_ref, amount_fen=obj.amount_fen, occurred_at=obj.created_at)
+    return SettlementLine(
+        day=obj.day,
+        type=obj.type,
+        reference=obj.reference,
+        application_id=obj.application_id,
+        order_ref=obj.order_ref,
+        amount_fen=obj.amount_fen,
+        occurred_at=obj.created_at,
+    )
 
 
 def _line(obj: PartnerObject, kind: LineType, application_id: str, amount_fen: int, day: date) -> SettlementLine:
-    return SettlementLine(day=day, type=kind, reference=obj.id, application_id=application_id,
-                          order_ref=obj.order_ref, amount_fen=amount_fen, occurred_at=obj.created_at)
+    return SettlementLine(
+        day=day,
+        type=kind,
+        reference=obj.id,
+        application_id=application_id,
+        order_ref=obj.order_ref,
+        amount_fen=amount_fen,
+        occurred_at=obj.created_at,
+    )
 
 
 def to_csv(lines: Iterable[SettlementLine]) -> Iterator[str]:
@@ -94,8 +108,17 @@ def to_csv(lines: Iterable[SettlementLine]) -> Iterator[str]:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
     for line in lines:
-        writer.writerow([line.day.isoformat(), line.type, line.reference, line.application_id, line.order_ref,
-                         line.amount_fen, line.occurred_at.isoformat()])
+        writer.writerow(
+            [
+                line.day.isoformat(),
+                line.type,
+                line.reference,
+                line.application_id,
+                line.order_ref,
+                line.amount_fen,
+                line.occurred_at.isoformat(),
+            ]
+        )
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
@@ -110,5 +133,6 @@ class PlantedLineCreate(BaseModel):
     order_ref: str = Field(min_length=1, max_length=64)
     application_id: str = Field(min_length=1)
     amount_fen: int = Field(gt=0)
-    reference: str | None = Field(default=None, description="the line's reference (may repeat a real one); "
-                                  "a fresh id when left out")
+    reference: str | None = Field(
+        default=None, description="the line's reference (may repeat a real one); a fresh id when left out"
+    )

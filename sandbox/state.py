@@ -10,9 +10,9 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
+from carbuy.contract.scenarios import Scenario
 from sandbox.errors import NotFound
 from sandbox.faults import Faults
-from sandbox.scenarios import Scenario
 
 
 def now() -> datetime:
@@ -68,7 +68,8 @@ class CallbackRecord(BaseModel):
     data: dict[str, str | int | bool | None]
     occurred_at: datetime | None = None
     status: Literal["pending", "delivered", "failed", "dropped"] = Field(
-        default="pending", description="dropped: decided but never sent (a silent partner, an injected drop)")
+        default="pending", description="dropped: decided but never sent (a silent partner, an injected drop)"
+    )
     attempts: int = 0
     resends: int = Field(default=0, description="times it was sent again because its request was replayed")
     last_error: str | None = None
@@ -143,7 +144,5 @@ class SandboxState:
     def objects_of(self, order_ref: str) -> list[dict[str, Any]]:
         """Every object of an order, as JSON-ready dicts with their kind."""
         return [
-            {"kind": o.kind, **o.model_dump(mode="json")}
-            for o in self.objects.values()
-            if o.order_ref == order_ref
+            {"kind": o.kind, **o.model_dump(mode="json")} for o in self.objects.values() if o.order_ref == order_ref
         ]

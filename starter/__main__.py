@@ -2,7 +2,7 @@
 
 import uvicorn
 
-from carbuy.settings import Settings
+from carbuy.runtime.settings import Settings
 from observability.logs import configure_logging
 from observability.metrics import serve_metrics
 from starter.app import create_app

@@ -9,9 +9,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from carbuy.settings import Settings
+from carbuy.runtime.settings import Settings
+from carbuy.runtime.temporal import connect
 from carbuy.store.engines import acquire_engine, release_engine
-from carbuy.temporal import connect
 from observability.asgi import RequestMetrics, orders_observer
 from starter.errors import PurchaseProblem
 from starter.routes import finance, ops, orders, purchases, stripe_webhooks, webhooks
@@ -27,8 +27,12 @@ def create_app(settings: Settings) -> FastAPI:
         yield
         release_engine(app.state.db_engine)
 
-    app = FastAPI(title="carbuy", version="0.1.0", lifespan=lifespan,
-                  description="Places car purchase orders and relays customer actions and partner callbacks.")
+    app = FastAPI(
+        title="carbuy",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Places car purchase orders and relays customer actions and partner callbacks.",
+    )
     app.state.settings = settings
     app.add_middleware(RequestMetrics, app_name="api", observe=orders_observer)
     app.include_router(orders.router)

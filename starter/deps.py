@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from carbuy.settings import Settings
+from carbuy.runtime.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -44,8 +44,9 @@ def require_backend(
     """Only the platform's backend (bearer token) places orders and relays customer actions."""
     given = credentials.credentials if credentials else ""
     if not hmac.compare_digest(given.encode(), settings.api.backend_token.encode()):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong bearer token",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
+        )
 
 
 BackendAuth = Depends(require_backend)
@@ -57,8 +58,9 @@ def require_ops(
     """Only ops staff (their bearer token) list stuck purchases and act on them."""
     given = credentials.credentials if credentials else ""
     if not hmac.compare_digest(given.encode(), settings.api.ops_token.encode()):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong bearer token",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
+        )
 
 
 OpsAuth = Depends(require_ops)
@@ -70,8 +72,9 @@ def require_finance(
     """Only finance staff (their bearer token) run reconciliations and read their reports."""
     given = credentials.credentials if credentials else ""
     if not hmac.compare_digest(given.encode(), settings.api.finance_token.encode()):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong bearer token",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
+        )
 
 
 FinanceAuth = Depends(require_finance)

@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from carbuy.contract.purchase import STAGE_KEY, ErrorType, purchase_workflow_id
-from carbuy.orders import OrderRejected
+from starter.orders import OrderRejected
 
 R = TypeVar("R", bound=BaseModel)
 
@@ -66,8 +66,10 @@ async def _closed_stage(client: Client, order_id: str) -> str | None:
 def rejected_order(err: OrderRejected) -> RequestValidationError:
     """An order the catalogue refuses, reported in the same shape as pydantic's field errors (422)."""
     return RequestValidationError(
-        [{"type": "value_error", "loc": ("body", *field.split(".")), "msg": message, "input": None}
-         for field, message in err.errors]
+        [
+            {"type": "value_error", "loc": ("body", *field.split(".")), "msg": message, "input": None}
+            for field, message in err.errors
+        ]
     )
 
 

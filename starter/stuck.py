@@ -46,8 +46,12 @@ def quoted(value: str) -> str:
 def stuck_query(filters: StuckFilter) -> str:
     """STUCK_QUERY narrowed by the filters given."""
     clauses = [STUCK_QUERY]
-    wanted = {CITY_KEY.name: filters.city, STAGE_KEY.name: filters.stage,
-              DELIVERY_CENTER_KEY.name: filters.delivery_centre, FINANCING_PLAN_KEY.name: filters.plan}
+    wanted = {
+        CITY_KEY.name: filters.city,
+        STAGE_KEY.name: filters.stage,
+        DELIVERY_CENTER_KEY.name: filters.delivery_centre,
+        FINANCING_PLAN_KEY.name: filters.plan,
+    }
     clauses += [f"{name} = {quoted(str(value))}" for name, value in wanted.items() if value is not None]
     return " AND ".join(clauses)
 

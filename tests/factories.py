@@ -10,7 +10,7 @@ from carbuy.contract.order import FinancingPlan, Order
 from carbuy.contract.purchase import PurchaseInput
 from carbuy.domain.catalogue import DEFAULT_CATALOGUE
 from carbuy.domain.policy import PurchasePolicy
-from carbuy.orders import prepare_purchase
+from starter.orders import prepare_purchase
 
 ID_CARD = "11010519491231002X"
 PRICE_WHOLE = 8_990_000
@@ -24,8 +24,12 @@ def order_body(plan: FinancingPlan = FinancingPlan.FULL, **changes: Any) -> dict
     price = PRICE_BATTERY_LEASE if battery else PRICE_WHOLE
     body: dict[str, Any] = {
         "order_id": f"ORD-{plan.value}-{next(_seq):05d}",
-        "customer": {"name": "Li Lei", "id_card_number": ID_CARD, "phone": "13800138000",
-                     "email": "li.lei@example.com"},
+        "customer": {
+            "name": "Li Lei",
+            "id_card_number": ID_CARD,
+            "phone": "13800138000",
+            "email": "li.lei@example.com",
+        },
         "model": "aion-ut-super",
         "trim": "standard",
         "colour": "green",
@@ -41,9 +45,15 @@ def order_body(plan: FinancingPlan = FinancingPlan.FULL, **changes: Any) -> dict
     return body
 
 
-def purchase_input(plan: FinancingPlan = FinancingPlan.FULL, policy: PurchasePolicy | None = None,
-                   **changes: Any) -> PurchaseInput:
+def purchase_input(
+    plan: FinancingPlan = FinancingPlan.FULL, policy: PurchasePolicy | None = None, **changes: Any
+) -> PurchaseInput:
     """A priced purchase input for an order with this plan."""
     order = Order.model_validate(order_body(plan, **changes))
-    return prepare_purchase(order, catalogue=DEFAULT_CATALOGUE, policy=policy or PurchasePolicy(),
-                            digest_key="test-digest-key", on=date(2026, 11, 26))
+    return prepare_purchase(
+        order,
+        catalogue=DEFAULT_CATALOGUE,
+        policy=policy or PurchasePolicy(),
+        digest_key="test-digest-key",
+        on=date(2026, 11, 26),
+    )

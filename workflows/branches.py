@@ -48,11 +48,13 @@ async def run_branches(p: Purchase) -> None:
     Siblings are not cancelled mid-activity: a step in flight finishes and records its undo first, so
     compensation never misses what a partner already did.
     """
-    p.tracker.start_branches({
-        Branch.VEHICLE: PurchaseStage.ALLOCATION,
-        Branch.FINANCING: PurchaseStage.FINANCING,
-        Branch.INSURANCE: PurchaseStage.INSURANCE,
-    })
+    p.tracker.start_branches(
+        {
+            Branch.VEHICLE: PurchaseStage.ALLOCATION,
+            Branch.FINANCING: PurchaseStage.FINANCING,
+            Branch.INSURANCE: PurchaseStage.INSURANCE,
+        }
+    )
     coros: list[Coroutine[Any, Any, None]] = [vehicle(p), financing(p), insurance(p)]
     tasks = [asyncio.create_task(c) for c in coros]
     await workflow.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
@@ -91,8 +93,14 @@ async def _reserve(p: Purchase, suffix: str) -> str:
     p.tracker.branch(Branch.VEHICLE, PurchaseStage.ALLOCATION, None if not suffix else "reallocating")
     reservation, resend_reservation = await p.act_resendable(
         Activity.RESERVE_VEHICLE,
-        ReserveVehicleInput(key=p.key(f"allocation{suffix}"), order_ref=order.order_id, model=order.model,
-                            trim=p.trim, colour=p.colour, mode=order.mode.value),
+        ReserveVehicleInput(
+            key=p.key(f"allocation{suffix}"),
+            order_ref=order.order_id,
+            model=order.model,
+            trim=p.trim,
+            colour=p.colour,
+            mode=order.mode.value,
+        ),
         ReserveVehicleResult,
         summary=f"reserve {order.model}/{p.trim}/{p.colour}" + (" (another VIN)" if suffix else ""),
     )
@@ -101,13 +109,17 @@ async def _reserve(p: Purchase, suffix: str) -> str:
     if reservation.status == "backordered":
         p.tracker.branch(Branch.VEHICLE, PurchaseStage.ALLOCATION, "no stock: waiting for the OEM")
         allocated = await p.wait_event(
-            "the OEM to allocate a VIN", reservation.reservation_id, [E.VEHICLE_ALLOCATED], p.policy.allocation_sla,
+            "the OEM to allocate a VIN",
+            reservation.reservation_id,
+            [E.VEHICLE_ALLOCATED],
+            p.policy.allocation_sla,
             resend=resend_reservation,
         )
         given_vin, given_warehouse = allocated.data.get("vin"), allocated.data.get("warehouse")
         if not isinstance(given_vin, str) or not given_vin or not isinstance(given_warehouse, str):
-            raise PurchaseEnded(f"the OEM's allocation carried no VIN or warehouse: {allocated.data}",
-                                partner_refused=True)
+            raise PurchaseEnded(
+                f"the OEM's allocation carried no VIN or warehouse: {allocated.data}", partner_refused=True
+            )
         vin, warehouse = given_vin, given_warehouse
     p.vin, p.warehouse = vin, warehouse
     p.tracker.note(f"VIN {vin} reserved at {warehouse}")
@@ -120,22 +132,33 @@ async def _ship(p: Purchase, suffix: str) -> tuple[str | None, str]:
     assert p.delivery_centre is not None and p.vin is not None and p.warehouse is not None
     shipment, resend_shipment = await p.act_resendable(
         Activity.BOOK_SHIPMENT,
-        BookShipmentInput(key=p.key(f"shipment{suffix}"), order_ref=p.order.order_id, vin=p.vin,
-                          warehouse=p.warehouse, delivery_centre=p.delivery_centre),
+        BookShipmentInput(
+            key=p.key(f"shipment{suffix}"),
+            order_ref=p.order.order_id,
+            vin=p.vin,
+            warehouse=p.warehouse,
+            delivery_centre=p.delivery_centre,
+        ),
         BookShipmentResult,
         summary=f"ship {p.vin} to {p.delivery_centre}",
     )
     p.shipment_id = shipment.shipment_id
     p.record(UndoKind.CANCEL_SHIPMENT, shipment.shipment_id)
     arrival = await p.wait_event(
-        "the car to arrive at the delivery centre", shipment.shipment_id,
-        [E.SHIPMENT_ARRIVED, E.SHIPMENT_DAMAGED], p.policy.logistics_sla, resend=resend_shipment,
+        "the car to arrive at the delivery centre",
+        shipment.shipment_id,
+        [E.SHIPMENT_ARRIVED, E.SHIPMENT_DAMAGED],
+        p.policy.logistics_sla,
+        resend=resend_shipment,
     )
     if arrival.type == E.SHIPMENT_DAMAGED:
         return f"vehicle damaged in transit: {arrival.data.get('reason')}", shipment.shipment_id
     p.tracker.note("arrived at the delivery centre")
     pdi = await p.wait_event(
-        "the pre-delivery inspection", shipment.shipment_id, [E.PDI_PASSED, E.PDI_FAILED], p.policy.logistics_sla,
+        "the pre-delivery inspection",
+        shipment.shipment_id,
+        [E.PDI_PASSED, E.PDI_FAILED],
+        p.policy.logistics_sla,
         resend=resend_shipment,
     )
     if pdi.type == E.PDI_FAILED:
@@ -165,9 +188,13 @@ async def financing(p: Purchase) -> None:
         p.tracker.branch(Branch.FINANCING, PurchaseStage.FINANCING, "battery contract")
         contract = await p.act(
             Activity.CREATE_BATTERY_CONTRACT,
-            CreateBatteryContractInput(key=p.key("battery"), order_ref=order.order_id,
-                                       customer_name=order.customer.name, model=order.model,
-                                       monthly_rent_fen=p.quote.battery_monthly_rent_fen),
+            CreateBatteryContractInput(
+                key=p.key("battery"),
+                order_ref=order.order_id,
+                customer_name=order.customer.name,
+                model=order.model,
+                monthly_rent_fen=p.quote.battery_monthly_rent_fen,
+            ),
             BatteryContractResult,
             summary="sign the battery lease",
         )
@@ -183,9 +210,13 @@ async def _loan(p: Purchase) -> None:
     application, resend_application = await p.act_resendable(
         Activity.APPLY_FOR_LOAN,
         ApplyForLoanInput(
-            key=p.key("loan"), order_ref=order.order_id, applicant_name=order.customer.name,
-            applicant_id_number=order.customer.id_card_number, vehicle_price_fen=p.quote.price_fen,
-            down_payment_fen=p.loan_terms.down_payment_fen, term_months=p.loan_terms.term_months,
+            key=p.key("loan"),
+            order_ref=order.order_id,
+            applicant_name=order.customer.name,
+            applicant_id_number=order.customer.id_card_number,
+            vehicle_price_fen=p.quote.price_fen,
+            down_payment_fen=p.loan_terms.down_payment_fen,
+            term_months=p.loan_terms.term_months,
         ),
         ApplyForLoanResult,
         summary="apply for a car loan",
@@ -193,16 +224,21 @@ async def _loan(p: Purchase) -> None:
     application_id = p.loan_application_id = application.application_id
     p.record(UndoKind.CANCEL_LOAN, application_id)
     decision: PartnerEvent | None = await p.wait_event(
-        "the lender's decision", application_id,
-        [E.LOAN_APPROVED, E.LOAN_DENIED, E.LOAN_DOCUMENTS_REQUIRED], p.policy.loan_decision_sla,
+        "the lender's decision",
+        application_id,
+        [E.LOAN_APPROVED, E.LOAN_DENIED, E.LOAN_DOCUMENTS_REQUIRED],
+        p.policy.loan_decision_sla,
         resend=resend_application,
     )
     if decision is not None and decision.type == E.LOAN_DOCUMENTS_REQUIRED:
         decision = await _documents(p, application_id, str(decision.data.get("documents") or "documents"))
     if decision is None or decision.type == E.LOAN_DENIED:
         denied = decision is not None
-        reason = (f"loan denied: {decision.data.get('reason')}" if decision is not None
-                  else "the documents the lender asked for were not uploaded in time")
+        reason = (
+            f"loan denied: {decision.data.get('reason')}"
+            if decision is not None
+            else "the documents the lender asked for were not uploaded in time"
+        )
         if denied and not workflow.patched(OFFER_FULL_PAYMENT):  # started before the offer existed
             raise PurchaseEnded(reason, partner_refused=True)
         await _offer_full_payment(p, application_id, reason, denied=denied)
@@ -223,21 +259,34 @@ async def _documents(p: Purchase, application_id: str, documents: str) -> Partne
     p.tracker.branch(Branch.FINANCING, PurchaseStage.FINANCING, f"the lender asks for {documents}")
     upload_by = workflow.now() + p.policy.loan_documents_window
     await p.notify("loan_documents_required", documents=documents, upload_by=f"{upload_by:%Y-%m-%d %H:%M} UTC")
-    uploaded = await p.wait("the customer to upload loan documents", lambda: p.loan_documents is not None,
-                            p.policy.loan_documents_window, expires=True)
+    uploaded = await p.wait(
+        "the customer to upload loan documents",
+        lambda: p.loan_documents is not None,
+        p.policy.loan_documents_window,
+        expires=True,
+    )
     p.documents_asked = None
     if not uploaded:
         return None
     assert p.loan_documents is not None
     _, resend = await p.act_resendable(
         Activity.SUBMIT_LOAN_DOCUMENTS,
-        SubmitLoanDocumentsInput(key=p.key("loan-documents"), order_ref=p.order.order_id,
-                                 application_id=application_id, documents=p.loan_documents.documents),
+        SubmitLoanDocumentsInput(
+            key=p.key("loan-documents"),
+            order_ref=p.order.order_id,
+            application_id=application_id,
+            documents=p.loan_documents.documents,
+        ),
         SubmitLoanDocumentsResult,
         summary=f"send the lender {', '.join(p.loan_documents.documents)}",
     )
-    return await p.wait_event("the lender's decision", application_id, [E.LOAN_APPROVED, E.LOAN_DENIED],
-                              p.policy.loan_decision_sla, resend=resend)
+    return await p.wait_event(
+        "the lender's decision",
+        application_id,
+        [E.LOAN_APPROVED, E.LOAN_DENIED],
+        p.policy.loan_decision_sla,
+        resend=resend,
+    )
 
 
 async def _offer_full_payment(p: Purchase, application_id: str, reason: str, *, denied: bool) -> None:
@@ -251,8 +300,9 @@ async def _offer_full_payment(p: Purchase, application_id: str, reason: str, *, 
     p.tracker.branch(Branch.FINANCING, PurchaseStage.FINANCING, f"{reason}: the customer may pay in full")
     switch_by = workflow.now() + p.policy.loan_switch_window
     await p.notify("loan_denied", reason=reason, switch_by=f"{switch_by:%Y-%m-%d %H:%M} UTC")
-    switched = await p.wait("the customer to switch to full payment", lambda: p.switched_to_full,
-                            p.policy.loan_switch_window, expires=True)
+    switched = await p.wait(
+        "the customer to switch to full payment", lambda: p.switched_to_full, p.policy.loan_switch_window, expires=True
+    )
     p.loan_refused = None
     if not switched:
         raise PurchaseEnded(f"{reason}; the customer did not switch to full payment in time", partner_refused=True)
@@ -283,9 +333,15 @@ async def _bind(p: Purchase, step: str) -> None:
     vin = p.vin
     policy = await p.act(
         Activity.BIND_POLICY,
-        BindPolicyInput(key=p.key(step), order_ref=p.order.order_id, vin=vin,
-                        holder_name=p.order.customer.name, holder_id_number=p.order.customer.id_card_number,
-                        vehicle_price_fen=p.quote.price_fen, commercial=p.commercial_insurance),
+        BindPolicyInput(
+            key=p.key(step),
+            order_ref=p.order.order_id,
+            vin=vin,
+            holder_name=p.order.customer.name,
+            holder_id_number=p.order.customer.id_card_number,
+            vehicle_price_fen=p.quote.price_fen,
+            commercial=p.commercial_insurance,
+        ),
         BindPolicyResult,
         summary="bind insurance" if step == "insurance" else f"bind insurance on {vin} (another VIN)",
     )

@@ -82,9 +82,7 @@ BOOKKEEPING_FAILED = (ActivityError, ApplicationError, TimeoutError)
 the failure itself (ApplicationError, or TimeoutError past its start-to-close timeout)."""
 
 
-async def bookkeep(
-    activity: Activity, arg: BaseModel, result_type: type[R], *, summary: str, retry: RetryPolicy
-) -> R:
+async def bookkeep(activity: Activity, arg: BaseModel, result_type: type[R], *, summary: str, retry: RetryPolicy) -> R:
     """Run a step that only writes to carbuy's own database (outbox, outcome) as a local activity.
 
     It needs no task queue round trip: one marker event instead of six (the activity's three and the workflow

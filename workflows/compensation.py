@@ -39,8 +39,9 @@ async def compensate(p: Purchase, reason: str, *, waive_fee: bool) -> None:
         detail = "; ".join(f"{u.kind.value} {u.reference}: {u.error}" for u in failed)
         p.tracker.end(PurchaseState.FAILED, PurchaseStage.FAILED, f"{reason}; undo failed: {detail}")
         p.tracker.flag("undo", f"undo failed: {detail}", workflow.now())
-        await p.notify_ops(f"undo failed: {detail}", since=f"{workflow.now():%Y-%m-%d %H:%M}",
-                           key=f"undo-{p.retry_round}")
+        await p.notify_ops(
+            f"undo failed: {detail}", since=f"{workflow.now():%Y-%m-%d %H:%M}", key=f"undo-{p.retry_round}"
+        )
         seen = p.retry_round
         await workflow.wait_condition(lambda s=seen: p.retry_round != s or not p.saga.failed())  # type: ignore[misc]
         p.tracker.end(PurchaseState.COMPENSATING, PurchaseStage.FAILED, reason)
@@ -63,18 +64,38 @@ async def undo(p: Purchase, undo: Undo, *, waive_fee: bool) -> None:
         kind: Literal["deposit", "balance"] = "balance"
         if undo.kind is UndoKind.REFUND_DEPOSIT:
             kind = "deposit"
-            amount = cancellation_refund_fen(deposit_paid_fen=undo.amount_fen, locked=p.locked,
-                                             partner_refused=waive_fee, fee_fen=p.policy.cancellation_fee_fen)
+            amount = cancellation_refund_fen(
+                deposit_paid_fen=undo.amount_fen,
+                locked=p.locked,
+                partner_refused=waive_fee,
+                fee_fen=p.policy.cancellation_fee_fen,
+            )
             if undo.amount_fen > amount:
-                fee = RecordCancellationFeeInput(key=p.key(f"fee:{ref}"), order_ref=order_ref, payment_intent_id=ref,
-                                                 amount_fen=undo.amount_fen - amount)
-                await call(a.Activity.RECORD_CANCELLATION_FEE, fee, RecordCancellationFeeResult,
-                           summary=f"record the {fee.amount_fen} fen cancellation fee", retry=UNDO_RETRY)
+                fee = RecordCancellationFeeInput(
+                    key=p.key(f"fee:{ref}"),
+                    order_ref=order_ref,
+                    payment_intent_id=ref,
+                    amount_fen=undo.amount_fen - amount,
+                )
+                await call(
+                    a.Activity.RECORD_CANCELLATION_FEE,
+                    fee,
+                    RecordCancellationFeeResult,
+                    summary=f"record the {fee.amount_fen} fen cancellation fee",
+                    retry=UNDO_RETRY,
+                )
         if amount > 0:
-            refund = a.RefundInput(key=key, order_ref=order_ref, payment_intent_id=ref, amount_fen=amount,
-                                   reason=undo.kind.value, kind=kind)
-            await call(a.Activity.REFUND, refund, a.RefundResult, summary=f"{undo.kind.value} {amount} fen",
-                       retry=UNDO_RETRY)
+            refund = a.RefundInput(
+                key=key,
+                order_ref=order_ref,
+                payment_intent_id=ref,
+                amount_fen=amount,
+                reason=undo.kind.value,
+                kind=kind,
+            )
+            await call(
+                a.Activity.REFUND, refund, a.RefundResult, summary=f"{undo.kind.value} {amount} fen", retry=UNDO_RETRY
+            )
             p.tracker.amounts.refunded += amount
     else:
         activity, build, result_type, summary = UNDO_CALLS[undo.kind]
@@ -91,8 +112,12 @@ async def undo_now(p: Purchase, kind: UndoKind, reference: str, why: str) -> Non
     the partner does it once whichever runs it.
     """
     activity, build, result_type, summary = UNDO_CALLS[kind]
-    await call(activity, build(p.key(f"undo:{kind.value}:{reference}"), p.order.order_id, reference), result_type,
-               summary=f"{summary} ({why})")
+    await call(
+        activity,
+        build(p.key(f"undo:{kind.value}:{reference}"), p.order.order_id, reference),
+        result_type,
+        summary=f"{summary} ({why})",
+    )
     p.saga.settle(kind, reference, why)
     p.tracker.note(f"undone: {kind.value} {reference} ({why})")
 
@@ -105,14 +130,29 @@ async def record_outcome(p: Purchase, state: Outcome, *, fee_waived: bool = Fals
     q, t = p.quote, p.tracker
     paid_deposit = p.deposit is not None and p.deposit.outcome == "paid"
     outcome = RecordPurchaseOutcomeInput(
-        key=p.key("outcome"), order_ref=p.order.order_id, state=state, locked=p.locked, fee_waived=fee_waived,
-        handed_over=p.handed_over, deposit_fen=q.deposit_fen if paid_deposit else 0,
-        cancellation_fee_fen=p.policy.cancellation_fee_fen, price_fen=q.price_fen, premium_fen=p.premium,
-        purchase_tax_fen=q.purchase_tax_fen, plate_fee_fen=q.plate_fee_fen, loan_principal_fen=p.disbursed_fen,
-        balance_due_fen=t.amounts.balance_due, ended_at=workflow.now(),
+        key=p.key("outcome"),
+        order_ref=p.order.order_id,
+        state=state,
+        locked=p.locked,
+        fee_waived=fee_waived,
+        handed_over=p.handed_over,
+        deposit_fen=q.deposit_fen if paid_deposit else 0,
+        cancellation_fee_fen=p.policy.cancellation_fee_fen,
+        price_fen=q.price_fen,
+        premium_fen=p.premium,
+        purchase_tax_fen=q.purchase_tax_fen,
+        plate_fee_fen=q.plate_fee_fen,
+        loan_principal_fen=p.disbursed_fen,
+        balance_due_fen=t.amounts.balance_due,
+        ended_at=workflow.now(),
     )
     try:
-        await bookkeep(a.Activity.RECORD_PURCHASE_OUTCOME, outcome, RecordPurchaseOutcomeResult,
-                       summary=f"record outcome {state}", retry=UNDO_RETRY)
+        await bookkeep(
+            a.Activity.RECORD_PURCHASE_OUTCOME,
+            outcome,
+            RecordPurchaseOutcomeResult,
+            summary=f"record outcome {state}",
+            retry=UNDO_RETRY,
+        )
     except BOOKKEEPING_FAILED as err:
         t.note(f"outcome not recorded: {err.cause or err}")

@@ -81,11 +81,17 @@ class Purchase:
         q = input.quote
         self.tracker = Tracker(
             Amounts(
-                price=q.price_fen, deposit=q.deposit_fen, insurance_premium=q.premium_fen,
-                purchase_tax=q.purchase_tax_fen, plate_fee=q.plate_fee_fen, loan_principal=q.loan_principal_fen,
+                price=q.price_fen,
+                deposit=q.deposit_fen,
+                insurance_premium=q.premium_fen,
+                purchase_tax=q.purchase_tax_fen,
+                plate_fee=q.plate_fee_fen,
+                loan_principal=q.loan_principal_fen,
                 balance_due=0,
             ),
-            city=input.order.city, model=input.order.model, plan=input.order.financing_plan.value,
+            city=input.order.city,
+            model=input.order.model,
+            plan=input.order.financing_plan.value,
         )
         self.saga = Saga()
         self.plan: FinancingPlan = input.order.financing_plan
@@ -160,7 +166,12 @@ class Purchase:
             raise PurchaseEnded(f"stopped: {self.stop_reason}")
 
     async def wait(
-        self, what: str, ready: Callable[[], bool], deadline: timedelta | None, *, expires: bool,
+        self,
+        what: str,
+        ready: Callable[[], bool],
+        deadline: timedelta | None,
+        *,
+        expires: bool,
         resend: Resend | None = None,
     ) -> bool:
         """Wait until ready (or a cancellation); at the deadline either expire (False) or flag the SLA breach
@@ -189,8 +200,12 @@ class Purchase:
             seen_round, seen_deadline = self.retry_round, wait.deadline
             try:
                 await workflow.wait_condition(
-                    lambda r=seen_round, d=seen_deadline: ready() or self.stopping  # type: ignore[misc]
-                    or self.retry_round != r or wait.deadline != d,
+                    lambda r=seen_round, d=seen_deadline: (
+                        ready()
+                        or self.stopping  # type: ignore[misc]
+                        or self.retry_round != r
+                        or wait.deadline != d
+                    ),
                     timeout=None if wait.deadline is None else deadline_left(wait.deadline),
                 )
             except TimeoutError:
@@ -235,13 +250,17 @@ class Purchase:
         return len(self.tracker.waits)
 
     async def wait_event(
-        self, what: str, reference: str, types: Iterable[PartnerEventType], deadline: timedelta | None,
-        *, resend: Resend | None = None,
+        self,
+        what: str,
+        reference: str,
+        types: Iterable[PartnerEventType],
+        deadline: timedelta | None,
+        *,
+        resend: Resend | None = None,
     ) -> PartnerEvent:
         """Wait for a partner's callback about a reference (an SLA breach is flagged, the wait goes on)."""
         wanted = tuple(types)
-        await self.wait(what, lambda: self.event(reference, wanted) is not None, deadline, expires=False,
-                        resend=resend)
+        await self.wait(what, lambda: self.event(reference, wanted) is not None, deadline, expires=False, resend=resend)
         found = self.event(reference, wanted)
         assert found is not None
         return found
@@ -264,30 +283,48 @@ class Purchase:
     async def notify(self, template: str, *, key: str | None = None, **context: str | int | None) -> None:
         """Send the customer a notification (SMS); a failed notification is noted, never fails the purchase."""
         base: dict[str, str | int | None] = {
-            "model": self.order.model, "trim": self.trim, "colour": self.colour,
-            "delivery_centre": self.delivery_centre or "", "vin": self.vin or "", "plate": self.plate or "",
+            "model": self.order.model,
+            "trim": self.trim,
+            "colour": self.colour,
+            "delivery_centre": self.delivery_centre or "",
+            "vin": self.vin or "",
+            "plate": self.plate or "",
         }
         await self._send(template, key or template, "customer", self.order.customer.phone, {**base, **context})
 
     async def notify_ops(self, why: str, *, since: str, key: str) -> None:
         """Tell the ops team that this purchase needs a person (through the outbox, to the ops address)."""
         context: dict[str, str | int | None] = {
-            "order_id": self.order.order_id, "workflow_id": self.workflow_id, "stage": self.tracker.stage.value,
-            "why": why, "since": since, "city": self.order.city,
+            "order_id": self.order.order_id,
+            "workflow_id": self.workflow_id,
+            "stage": self.tracker.stage.value,
+            "why": why,
+            "since": since,
+            "city": self.order.city,
         }
         await self._send("ops_attention", f"ops:{key}", "ops", "ops", context)
 
     async def _send(
-        self, template: str, key: str, audience: Literal["customer", "ops"], to: str,
+        self,
+        template: str,
+        key: str,
+        audience: Literal["customer", "ops"],
+        to: str,
         context: dict[str, str | int | None],
     ) -> None:
         channel: Literal["sms", "email"] = "sms" if audience == "customer" else "email"
         try:
             await bookkeep(
                 Activity.SEND_NOTIFICATION,
-                SendNotificationInput(key=self.key(f"notify:{key}"), order_ref=self.order.order_id,
-                                      template=template, channel=channel, to=to, audience=audience,
-                                      context=context),
+                SendNotificationInput(
+                    key=self.key(f"notify:{key}"),
+                    order_ref=self.order.order_id,
+                    template=template,
+                    channel=channel,
+                    to=to,
+                    audience=audience,
+                    context=context,
+                ),
                 SendNotificationResult,
                 summary=f"notify {audience} {template}",
                 retry=NOTIFY_RETRY,

@@ -34,8 +34,12 @@ async def balance(p: Purchase) -> None:
     if p.loan_application_id is not None and p.loan_principal > 0:
         disbursement = await p.act(
             Activity.DISBURSE_LOAN,
-            DisburseLoanInput(key=p.key("disbursement"), order_ref=p.order.order_id,
-                              application_id=p.loan_application_id, amount_fen=p.loan_principal),
+            DisburseLoanInput(
+                key=p.key("disbursement"),
+                order_ref=p.order.order_id,
+                application_id=p.loan_application_id,
+                amount_fen=p.loan_principal,
+            ),
             DisburseLoanResult,
             summary=f"lender disburses {p.loan_principal} fen",
         )
@@ -70,17 +74,25 @@ async def registration(p: Purchase) -> None:
         application, resend = await p.act_resendable(
             Activity.SUBMIT_REGISTRATION,
             SubmitRegistrationInput(
-                key=p.key("registration" if attempt == 0 else f"registration-{attempt}"), order_ref=p.order.order_id,
-                vin=p.vin, owner_name=owner_name, owner_id_number=owner_id_number, city=p.order.city,
-                policy_id=p.policy_id, purchase_tax_fen=p.quote.purchase_tax_fen,
+                key=p.key("registration" if attempt == 0 else f"registration-{attempt}"),
+                order_ref=p.order.order_id,
+                vin=p.vin,
+                owner_name=owner_name,
+                owner_id_number=owner_id_number,
+                city=p.order.city,
+                policy_id=p.policy_id,
+                purchase_tax_fen=p.quote.purchase_tax_fen,
                 invoice_number=f"INV-{p.order.order_id}",
             ),
             SubmitRegistrationResult,
             summary=f"register {p.vin} in {p.order.city}" + (f" (correction {attempt})" if attempt else ""),
         )
         answer = await p.wait_event(
-            "the registry to issue the plate", application.application_id,
-            [E.PLATE_ISSUED, E.REGISTRATION_REJECTED], p.policy.registration_sla, resend=resend,
+            "the registry to issue the plate",
+            application.application_id,
+            [E.PLATE_ISSUED, E.REGISTRATION_REJECTED],
+            p.policy.registration_sla,
+            resend=resend,
         )
         if answer.type == E.PLATE_ISSUED:
             break
@@ -96,8 +108,12 @@ async def _corrected_owner(p: Purchase, reason: str) -> tuple[str, str]:
     why = f"registration rejected: {reason}; ops must correct the data and resubmit"
     p.tracker.flag("registration", why, workflow.now())
     await p.notify_ops(why, since=f"{workflow.now():%Y-%m-%d %H:%M}", key=f"registration-{p.breaches}")
-    await p.wait("corrected registration data (ops)", lambda: p.registration_correction is not None,
-                 p.policy.registration_sla, expires=False)
+    await p.wait(
+        "corrected registration data (ops)",
+        lambda: p.registration_correction is not None,
+        p.policy.registration_sla,
+        expires=False,
+    )
     correction = p.registration_correction
     assert correction is not None
     p.registration_rejected, p.registration_correction = False, None
@@ -110,8 +126,9 @@ async def handover(p: Purchase) -> None:
     p.tracker.enter(PurchaseStage.HANDOVER)
     await p.notify("ready_for_handover")
     while True:
-        await p.wait("the customer to accept the car", lambda: p.handover is not None, p.policy.handover_window,
-                     expires=False)
+        await p.wait(
+            "the customer to accept the car", lambda: p.handover is not None, p.policy.handover_window, expires=False
+        )
         assert p.handover is not None
         if p.handover.accepted:
             break
@@ -126,8 +143,12 @@ async def handover(p: Purchase) -> None:
     if p.battery_contract_id is not None:
         await p.act(
             Activity.ACTIVATE_BATTERY_CONTRACT,
-            BatteryContractRef(key=p.key("battery-activation"), order_ref=p.order.order_id,
-                               contract_id=p.battery_contract_id, vin=p.vin),
+            BatteryContractRef(
+                key=p.key("battery-activation"),
+                order_ref=p.order.order_id,
+                contract_id=p.battery_contract_id,
+                vin=p.vin,
+            ),
             BatteryContractResult,
             summary="start the battery lease",
         )
@@ -141,8 +162,9 @@ async def first_service(p: Purchase) -> None:
     due_at = handed_over_at + p.policy.first_service_due
     booking = await p.act(
         Activity.BOOK_FIRST_SERVICE,
-        BookFirstServiceInput(key=p.key("first-service"), order_ref=p.order.order_id, vin=p.vin,
-                              city=p.order.city, due_at=due_at),
+        BookFirstServiceInput(
+            key=p.key("first-service"), order_ref=p.order.order_id, vin=p.vin, city=p.order.city, due_at=due_at
+        ),
         BookFirstServiceResult,
         summary=f"book the first service in {p.order.city}",
     )

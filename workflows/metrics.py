@@ -20,37 +20,41 @@ SLA_BREACHES = "carbuy_sla_breaches"
 
 def purchase_started(plan: str) -> None:
     """A purchase workflow began (once per purchase, not per replay)."""
-    workflow.metric_meter().create_counter(
-        PURCHASE_STARTED, "Purchases started, by financing plan", "purchases").add(1, {"plan": str(plan)})
+    workflow.metric_meter().create_counter(PURCHASE_STARTED, "Purchases started, by financing plan", "purchases").add(
+        1, {"plan": str(plan)}
+    )
 
 
 def stage_entered(stage: str) -> None:
     """The purchase (or one of its branches) entered a stage."""
     workflow.metric_meter().create_counter(
-        STAGE_ENTERED, "Stage transitions: entries into each stage", "transitions").add(1, {"stage": str(stage)})
+        STAGE_ENTERED, "Stage transitions: entries into each stage", "transitions"
+    ).add(1, {"stage": str(stage)})
 
 
 def stage_left(stage: str, seconds: float) -> None:
     """The purchase left a stage after this many seconds (workflow time) in it."""
-    workflow.metric_meter().create_histogram_float(
-        STAGE_DURATION, "Time spent in each stage", "s").record(max(seconds, 0.0), {"stage": str(stage)})
+    workflow.metric_meter().create_histogram_float(STAGE_DURATION, "Time spent in each stage", "s").record(
+        max(seconds, 0.0), {"stage": str(stage)}
+    )
 
 
 def purchase_ended(state: str, plan: str) -> None:
     """The purchase reached a final state (completed, cancelled, failed)."""
     workflow.metric_meter().create_counter(
-        PURCHASE_ENDED, "Purchases ended, by final state and financing plan", "purchases").add(
-        1, {"state": str(state), "plan": str(plan)})
+        PURCHASE_ENDED, "Purchases ended, by final state and financing plan", "purchases"
+    ).add(1, {"state": str(state), "plan": str(plan)})
 
 
 def compensation_ran(kind: str, ok: bool) -> None:
     """One undo ran to its end: ok, or failed after its retries (a person must finish it)."""
     workflow.metric_meter().create_counter(
-        COMPENSATIONS, "Undos run during compensation, by kind and outcome", "undos").add(
-        1, {"kind": str(kind), "outcome": "ok" if ok else "failed"})
+        COMPENSATIONS, "Undos run during compensation, by kind and outcome", "undos"
+    ).add(1, {"kind": str(kind), "outcome": "ok" if ok else "failed"})
 
 
 def sla_breached(stage: str) -> None:
     """A stage's SLA deadline passed while the purchase still waited."""
     workflow.metric_meter().create_counter(
-        SLA_BREACHES, "SLA deadlines passed while waiting, by stage", "breaches").add(1, {"stage": str(stage)})
+        SLA_BREACHES, "SLA deadlines passed while waiting, by stage", "breaches"
+    ).add(1, {"stage": str(stage)})

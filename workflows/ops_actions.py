@@ -22,8 +22,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from carbuy.contract.purchase import ErrorType, PurchaseStage, PurchaseState
 
-NOT_CANCELLABLE = frozenset({PurchaseStage.FIRST_SERVICE, PurchaseStage.COMPLETED, PurchaseStage.CANCELLED,
-                             PurchaseStage.FAILED})
+NOT_CANCELLABLE = frozenset(
+    {PurchaseStage.FIRST_SERVICE, PurchaseStage.COMPLETED, PurchaseStage.CANCELLED, PurchaseStage.FAILED}
+)
 
 
 class Refusals:
@@ -136,5 +137,6 @@ class OpsActions(Refusals):
             raise self._refuse("only a failed purchase has undos to resolve")
         if self.p.saga.find_failed(input.undo, input.reference) is None:
             failed = ", ".join(f"{u.kind.value} {u.reference}" for u in self.p.saga.failed())
-            raise self._refuse(f"no failed undo {input.undo} {input.reference}; failed: {failed or 'none'}",
-                               ErrorType.INVALID_ACTION)
+            raise self._refuse(
+                f"no failed undo {input.undo} {input.reference}; failed: {failed or 'none'}", ErrorType.INVALID_ACTION
+            )

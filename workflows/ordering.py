@@ -29,8 +29,11 @@ async def pay(p: Purchase, kind: PaymentKind, amount_fen: int, attempt: Payment)
         result = await p.act(
             Activity.CHARGE,
             ChargeInput(
-                key=p.key(f"{kind}-{attempt_no}"), order_ref=p.order.order_id, kind=kind,
-                amount_fen=amount_fen, payment_method=attempt.payment_method,
+                key=p.key(f"{kind}-{attempt_no}"),
+                order_ref=p.order.order_id,
+                kind=kind,
+                amount_fen=amount_fen,
+                payment_method=attempt.payment_method,
                 description=f"carbuy {kind} for order {p.order.order_id}",
             ),
             ChargeResult,

@@ -86,8 +86,11 @@ class PurchaseWorkflow(OpsActions):
             await compensation.record_outcome(p, "failed")
             p.tracker.end(PurchaseState.FAILED, PurchaseStage.FAILED, f"after handover, {reason}")
             p.tracker.flag("after-handover", f"a step after handover failed: {reason}", workflow.now())
-            await p.notify_ops(f"a step after handover failed: {reason}", since=f"{workflow.now():%Y-%m-%d %H:%M}",
-                               key="after-handover")
+            await p.notify_ops(
+                f"a step after handover failed: {reason}",
+                since=f"{workflow.now():%Y-%m-%d %H:%M}",
+                key="after-handover",
+            )
             return self._result()
         await p.notify("purchase_completed")
         await compensation.record_outcome(p, "completed")
@@ -99,8 +102,9 @@ class PurchaseWorkflow(OpsActions):
 
     def _result(self) -> PurchaseResult:
         t = self.p.tracker
-        return PurchaseResult(order_id=self.p.order.order_id, stage=t.stage, state=t.state, reason=t.reason,
-                              status=self.status())
+        return PurchaseResult(
+            order_id=self.p.order.order_id, stage=t.stage, state=t.state, reason=t.reason, status=self.status()
+        )
 
     # customer actions (updates with validators: a refused action never reaches history)
 
@@ -161,8 +165,11 @@ class PurchaseWorkflow(OpsActions):
     def handover(self, input: HandoverInput) -> ActionResult:
         """Accept or refuse the car at the delivery centre."""
         self.p.handover = input
-        return ActionResult(accepted=input.accepted, stage=self.p.tracker.stage,
-                            message="handover accepted" if input.accepted else "handover refused")
+        return ActionResult(
+            accepted=input.accepted,
+            stage=self.p.tracker.stage,
+            message="handover accepted" if input.accepted else "handover refused",
+        )
 
     @handover.validator
     def _validate_handover(self, input: HandoverInput) -> None:
@@ -190,13 +197,16 @@ class PurchaseWorkflow(OpsActions):
 
     @switch_to_full_payment.validator
     def _validate_switch_to_full_payment(self, input: SwitchToFullPaymentInput) -> None:
-        self._require_loan_step(self.p.loan_refused is not None and not self.p.switched_to_full,
-                                "only after the lender refused the loan, and only once")
+        self._require_loan_step(
+            self.p.loan_refused is not None and not self.p.switched_to_full,
+            "only after the lender refused the loan, and only once",
+        )
 
     def _require_loan_step(self, asked: bool, otherwise: str) -> None:
         """A customer's answer to the lender: only while the branches run, asked for, and not being cancelled."""
-        self._require(PurchaseStage.ALLOCATION, PurchaseStage.LOGISTICS, PurchaseStage.FINANCING,
-                      PurchaseStage.INSURANCE)
+        self._require(
+            PurchaseStage.ALLOCATION, PurchaseStage.LOGISTICS, PurchaseStage.FINANCING, PurchaseStage.INSURANCE
+        )
         if not asked:
             raise self._refuse(otherwise)
         if self.p.stopping:
@@ -210,8 +220,10 @@ class PurchaseWorkflow(OpsActions):
 
     @upload_loan_documents.validator
     def _validate_upload_loan_documents(self, input: LoanDocumentsInput) -> None:
-        self._require_loan_step(self.p.documents_asked is not None and self.p.loan_documents is None,
-                                "the lender asked for no documents, or they were uploaded already")
+        self._require_loan_step(
+            self.p.documents_asked is not None and self.p.loan_documents is None,
+            "the lender asked for no documents, or they were uploaded already",
+        )
 
     @workflow.signal(name=Signal.PARTNER_EVENT)
     def partner_event(self, event: PartnerEvent) -> None:
@@ -231,12 +243,26 @@ class PurchaseWorkflow(OpsActions):
         """Stage, branches, amounts, waits and timeline."""
         p, t = self.p, self.p.tracker
         return PurchaseStatus(
-            order_id=p.order.order_id, stage=t.stage, state=t.state, model=p.order.model, city=p.order.city,
-            mode=p.order.mode, financing_plan=p.plan, delivery_centre=p.delivery_centre, vin=p.vin, plate=p.plate,
-            amounts=t.amounts, branches=list(t.branches.values()), waiting_for=list(t.waits),
-            timeline=list(t.timeline), reason=t.reason, attention=t.attention_status(),
-            failed_undos=[FailedUndo(kind=u.kind.value, reference=u.reference, amount_fen=u.amount_fen,
-                                     error=u.error or "") for u in p.saga.failed()],
+            order_id=p.order.order_id,
+            stage=t.stage,
+            state=t.state,
+            model=p.order.model,
+            city=p.order.city,
+            mode=p.order.mode,
+            financing_plan=p.plan,
+            delivery_centre=p.delivery_centre,
+            vin=p.vin,
+            plate=p.plate,
+            amounts=t.amounts,
+            branches=list(t.branches.values()),
+            waiting_for=list(t.waits),
+            timeline=list(t.timeline),
+            reason=t.reason,
+            attention=t.attention_status(),
+            failed_undos=[
+                FailedUndo(kind=u.kind.value, reference=u.reference, amount_fen=u.amount_fen, error=u.error or "")
+                for u in p.saga.failed()
+            ],
         )
 
 

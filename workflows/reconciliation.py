@@ -22,8 +22,12 @@ with workflow.unsafe.imports_passed_through():
     )
 
 HEARTBEAT_TIMEOUT = timedelta(minutes=1)
-RETRY = RetryPolicy(initial_interval=timedelta(seconds=10), backoff_coefficient=2.0,
-                    maximum_interval=timedelta(minutes=5), maximum_attempts=6)
+RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=10),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+    maximum_attempts=6,
+)
 """Stripe or the lender down for a while is waited out; a run that keeps failing ends the workflow failed."""
 
 

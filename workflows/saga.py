@@ -88,22 +88,32 @@ UNDO_CALLS: dict[UndoKind, tuple[a.Activity, UndoInput, type[BaseModel], str]] =
     UndoKind.RELEASE_VEHICLE: (
         a.Activity.RELEASE_VEHICLE,
         lambda key, order, ref: a.ReleaseVehicleInput(key=key, order_ref=order, reservation_id=ref),
-        a.ReleaseVehicleResult, "release the VIN"),
+        a.ReleaseVehicleResult,
+        "release the VIN",
+    ),
     UndoKind.CANCEL_LOAN: (
         a.Activity.CANCEL_LOAN,
         lambda key, order, ref: a.CancelLoanInput(key=key, order_ref=order, application_id=ref),
-        a.CancelLoanResult, "cancel the loan"),
+        a.CancelLoanResult,
+        "cancel the loan",
+    ),
     UndoKind.CANCEL_BATTERY_CONTRACT: (
         a.Activity.CANCEL_BATTERY_CONTRACT,
         lambda key, order, ref: a.BatteryContractRef(key=key, order_ref=order, contract_id=ref),
-        a.BatteryContractResult, "cancel the battery lease"),
+        a.BatteryContractResult,
+        "cancel the battery lease",
+    ),
     UndoKind.CANCEL_POLICY: (
         a.Activity.CANCEL_POLICY,
         lambda key, order, ref: a.CancelPolicyInput(key=key, order_ref=order, policy_id=ref),
-        a.CancelPolicyResult, "cancel the insurance policy"),
+        a.CancelPolicyResult,
+        "cancel the insurance policy",
+    ),
     UndoKind.CANCEL_SHIPMENT: (
         a.Activity.CANCEL_SHIPMENT,
         lambda key, order, ref: a.CancelShipmentInput(key=key, order_ref=order, shipment_id=ref),
-        a.CancelShipmentResult, "cancel the shipment"),
+        a.CancelShipmentResult,
+        "cancel the shipment",
+    ),
 }
 """Every undo that is one partner call (refunds need the fee rules and are run by the purchase)."""

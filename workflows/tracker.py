@@ -166,9 +166,13 @@ class Tracker:
     def publish(self) -> None:
         """Upsert every search attribute that changed, then refresh the current details."""
         desired: list[tuple[SearchAttributeKey[Any], Any]] = [
-            (STAGE_KEY, self.stage.value), (STATE_KEY, self.state.value),
-            (NEEDS_ATTENTION_KEY, bool(self.attention)), (STUCK_SINCE_KEY, self.stuck_since),
-            (CITY_KEY, self.city), (VEHICLE_MODEL_KEY, self.model), (FINANCING_PLAN_KEY, self.plan),
+            (STAGE_KEY, self.stage.value),
+            (STATE_KEY, self.state.value),
+            (NEEDS_ATTENTION_KEY, bool(self.attention)),
+            (STUCK_SINCE_KEY, self.stuck_since),
+            (CITY_KEY, self.city),
+            (VEHICLE_MODEL_KEY, self.model),
+            (FINANCING_PLAN_KEY, self.plan),
             (DELIVERY_CENTER_KEY, self.delivery_centre),
         ]
         updates: list[SearchAttributeUpdate[Any]] = []

@@ -18,9 +18,9 @@ import httpx
 
 from carbuy.contract.order import FinancingPlan
 from carbuy.contract.purchase import PurchaseStage, PurchaseStatus
-from carbuy.demo import FINAL_STAGES, demo_lock, demo_order
-from carbuy.settings import Settings, StripeSettings
-from carbuy.stripe_cards import GOOD_CARD, create_test_payment_method
+from carbuy.devtools.demo import FINAL_STAGES, demo_lock, demo_order
+from carbuy.devtools.stripe_cards import GOOD_CARD, create_test_payment_method
+from carbuy.runtime.settings import Settings, StripeSettings
 
 
 @dataclass(frozen=True)
@@ -67,25 +67,36 @@ KEEPALIVE_S = 2.0
 """Idle pooled connections are dropped after this: uvicorn closes them after 5 s, and a request sent on one it is
 closing fails with ReadError (a driver artefact that failed one purchase of 200 in a run)."""
 
-SMS_VEHICLE_ARRIVED, SMS_READY_FOR_HANDOVER, SMS_COMPLETED = "vehicle_arrived", "ready_for_handover", \
-    "purchase_completed"
+SMS_VEHICLE_ARRIVED, SMS_READY_FOR_HANDOVER, SMS_COMPLETED = (
+    "vehicle_arrived",
+    "ready_for_handover",
+    "purchase_completed",
+)
 """The notification templates the customer acts on."""
 
 
 def notifier_http(settings: Settings, *, connections: int = 100) -> httpx.AsyncClient:
     """The one pooled client every bench customer reads its SMS with (the partner sandbox's notifier)."""
-    return httpx.AsyncClient(base_url=settings.partners.base_url, timeout=120.0,
-                             limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections,
-                                                 keepalive_expiry=KEEPALIVE_S))
+    return httpx.AsyncClient(
+        base_url=settings.partners.base_url,
+        timeout=120.0,
+        limits=httpx.Limits(
+            max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=KEEPALIVE_S
+        ),
+    )
 
 
-def bench_http(settings: Settings, api_url: str, *, connections: int = 100,
-               timeout_s: float = 120.0) -> httpx.AsyncClient:
+def bench_http(
+    settings: Settings, api_url: str, *, connections: int = 100, timeout_s: float = 120.0
+) -> httpx.AsyncClient:
     """The one pooled API client every bench customer shares (the backend's bearer token)."""
     return httpx.AsyncClient(
-        base_url=api_url, timeout=timeout_s, headers={"Authorization": f"Bearer {settings.api.backend_token}"},
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections,
-                            keepalive_expiry=KEEPALIVE_S),
+        base_url=api_url,
+        timeout=timeout_s,
+        headers={"Authorization": f"Bearer {settings.api.backend_token}"},
+        limits=httpx.Limits(
+            max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=KEEPALIVE_S
+        ),
     )
 
 
@@ -115,8 +126,9 @@ class BenchCustomer:
     costs carbuy no status queries while the purchase runs: the bare side's driver costs it none either.
     """
 
-    def __init__(self, http: httpx.AsyncClient, notifier: httpx.AsyncClient, *, poll_s: float = 0.5,
-                 timeout_s: float = 600.0) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, notifier: httpx.AsyncClient, *, poll_s: float = 0.5, timeout_s: float = 600.0
+    ) -> None:
         self.http = http
         self.notifier = notifier
         self.poll_s = poll_s
@@ -183,5 +195,7 @@ class BenchCustomer:
 def _raise_for(response: httpx.Response, run: PurchaseRun) -> None:
     if response.is_success:
         return
-    raise RuntimeError(f"{run.order_id} ({run.plan}): {response.request.method} {response.request.url.path} -> "
-                       f"{response.status_code} {response.text[:300]}")
+    raise RuntimeError(
+        f"{run.order_id} ({run.plan}): {response.request.method} {response.request.url.path} -> "
+        f"{response.status_code} {response.text[:300]}"
+    )

@@ -21,11 +21,12 @@ from bench.perf.stack import running_bench_stack
 from carbuy.contract.budget import HISTORY_BYTES_BUDGET, LONGEST_PLAN_EVENT_GOAL
 from carbuy.contract.order import FinancingPlan
 from carbuy.contract.purchase import purchase_workflow_id
-from carbuy.devstack import DevStack
-from carbuy.temporal import connect
+from carbuy.devtools.devstack import DevStack
+from carbuy.runtime.temporal import connect
 
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
 """The marker name the SDK core records for each local activity."""
+
 
 def history_stats(history: WorkflowHistory) -> dict[str, Any]:
     """Events, protobuf bytes, event counts by type and activities (remote, local, total) of one history."""
@@ -48,8 +49,12 @@ def history_stats(history: WorkflowHistory) -> dict[str, Any]:
     }
 
 
-async def measure_histories(stack: DevStack, plans: Sequence[FinancingPlan], *, poll_s: float = 0.5,
-                            ) -> dict[str, dict[str, Any]]:
+async def measure_histories(
+    stack: DevStack,
+    plans: Sequence[FinancingPlan],
+    *,
+    poll_s: float = 0.5,
+) -> dict[str, dict[str, Any]]:
     """Play one purchase of each plan at once on a running stack; each plan's history stats (and its latency)."""
     settings = stack.settings
     cards = await asyncio.to_thread(create_cards, settings.stripe, len(plans))
@@ -79,11 +84,22 @@ def history_rows(plans: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     stats = plans[name]
     k = stats["activities"]["total"]
     return [
-        {"metric": f"history events ({name}, {k} act.; bare 5+6k)", "carbuy": stats["events"], "bare": 5 + 6 * k,
-         "ratio": stats["events"] / (5 + 6 * k), "goal": f"≤ {LONGEST_PLAN_EVENT_GOAL}",
-         "met": stats["events"] <= LONGEST_PLAN_EVENT_GOAL},
-        {"metric": f"history bytes ({name})", "carbuy": stats["proto_bytes"], "bare": None, "ratio": None,
-         "goal": f"≤ {HISTORY_BYTES_BUDGET}", "met": stats["proto_bytes"] <= HISTORY_BYTES_BUDGET},
+        {
+            "metric": f"history events ({name}, {k} act.; bare 5+6k)",
+            "carbuy": stats["events"],
+            "bare": 5 + 6 * k,
+            "ratio": stats["events"] / (5 + 6 * k),
+            "goal": f"≤ {LONGEST_PLAN_EVENT_GOAL}",
+            "met": stats["events"] <= LONGEST_PLAN_EVENT_GOAL,
+        },
+        {
+            "metric": f"history bytes ({name})",
+            "carbuy": stats["proto_bytes"],
+            "bare": None,
+            "ratio": None,
+            "goal": f"≤ {HISTORY_BYTES_BUDGET}",
+            "met": stats["proto_bytes"] <= HISTORY_BYTES_BUDGET,
+        },
     ]
 
 

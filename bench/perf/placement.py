@@ -48,7 +48,7 @@ from bench.perf.sides import (
     place_order,
 )
 from bench.perf.stack import running_bench_stack, stack_processes
-from carbuy.devstack import DevStack
+from carbuy.devtools.devstack import DevStack
 
 DEFAULT_RATES = [5.0, 10.0, 15.0, 20.0, 25.0, 31.0, 40.0]
 DEFAULT_STEP_S = 30.0
@@ -98,8 +98,11 @@ class BareTarget:
     async def unit(self, key: str) -> float | None:
         """One workflow with one activity, awaited."""
         handle = await self.stack.client.start_workflow(
-            baseline.ChainWorkflow.run, baseline.ChainInput(order_id=key, steps=1), id=key,
-            task_queue=self.stack.task_queue)
+            baseline.ChainWorkflow.run,
+            baseline.ChainInput(order_id=key, steps=1),
+            id=key,
+            task_queue=self.stack.task_queue,
+        )
         result = await handle.result()
         if result != 1:
             raise UnitError(f"ChainWorkflow returned {result!r}")
@@ -146,10 +149,13 @@ async def bare_target(workdir: str) -> AsyncIterator[Target]:
 @asynccontextmanager
 async def carbuy_target(workdir: str, unit: str = DEFAULT_UNIT) -> AsyncIterator[Target]:
     """The carbuy side on a fresh bench stack; unit "order" or "order+deposit"."""
-    async with (running_bench_stack(Path(workdir) / new_tag("place-carbuy")) as stack,
-                bench_http(stack.settings, stack.api_url, connections=HTTP_CONNECTIONS, timeout_s=60.0) as http):
-        yield CarbuyTarget(stack, http, {**stack_processes(stack), "driver": psutil.Process()},
-                           deposit=unit == "order+deposit")
+    async with (
+        running_bench_stack(Path(workdir) / new_tag("place-carbuy")) as stack,
+        bench_http(stack.settings, stack.api_url, connections=HTTP_CONNECTIONS, timeout_s=60.0) as http,
+    ):
+        yield CarbuyTarget(
+            stack, http, {**stack_processes(stack), "driver": psutil.Process()}, deposit=unit == "order+deposit"
+        )
 
 
 def _ms(seconds: list[float]) -> dict[str, float | None]:
@@ -197,11 +203,21 @@ async def run_rate(target: Target, rate: float, duration_s: float, phase: str) -
     if p99 is not None and p99 > P99_GOAL_MS:
         reasons.append(f"p99 {p99:.0f} ms")
     return {
-        "rate": rate, "duration_s": duration_s, "units": n, "completed": len(latencies),
-        "errors": sum(errors.values()), "error_kinds": dict(errors.most_common(5)), "unfinished": len(pending),
-        "latency_ms": latency, "orders_post_ms": _ms(parts) if parts else None, "driver_late_ms": driver_late,
-        "driver_valid": (driver_late["p99"] or 0.0) <= DRIVER_LATE_LIMIT_MS, "prepare": prepared, "cpu": cpu,
-        "passed": not reasons, "reason": ", ".join(reasons) or "passed",
+        "rate": rate,
+        "duration_s": duration_s,
+        "units": n,
+        "completed": len(latencies),
+        "errors": sum(errors.values()),
+        "error_kinds": dict(errors.most_common(5)),
+        "unfinished": len(pending),
+        "latency_ms": latency,
+        "orders_post_ms": _ms(parts) if parts else None,
+        "driver_late_ms": driver_late,
+        "driver_valid": (driver_late["p99"] or 0.0) <= DRIVER_LATE_LIMIT_MS,
+        "prepare": prepared,
+        "cpu": cpu,
+        "passed": not reasons,
+        "reason": ", ".join(reasons) or "passed",
     }
 
 
@@ -213,12 +229,15 @@ async def _warm_up(target: Target) -> None:
 
 def _log(name: str, run: dict[str, Any]) -> None:
     p99 = run["latency_ms"]["p99"]
-    baseline._log(f"placement {name}: {run['rate']:g}/s for {run['duration_s']:g} s: {run['reason']}"
-                  f" (p99 {p99 or 0:.0f} ms, {run['completed']}/{run['units']} done)")
+    baseline._log(
+        f"placement {name}: {run['rate']:g}/s for {run['duration_s']:g} s: {run['reason']}"
+        f" (p99 {p99 or 0:.0f} ms, {run['completed']}/{run['units']} done)"
+    )
 
 
-async def search(name: str, side: Callable[[], AbstractAsyncContextManager[Target]], rates: list[float],
-                 step_s: float, hold_s: float) -> dict[str, Any]:
+async def search(
+    name: str, side: Callable[[], AbstractAsyncContextManager[Target]], rates: list[float], step_s: float, hold_s: float
+) -> dict[str, Any]:
     """The ladder on one fresh stack up to its first failure, bisection steps each on a fresh stack (a failed rung
     leaves a backlog behind), then holds on fresh stacks from the best rate passed down, until one holds."""
     ladder: list[dict[str, Any]] = []
@@ -245,8 +264,9 @@ async def search(name: str, side: Callable[[], AbstractAsyncContextManager[Targe
     return {"ladder": ladder, "holds": holds, "held": held, "held_rate": held["rate"] if held else 0.0}
 
 
-async def _refine(name: str, side: Callable[[], AbstractAsyncContextManager[Target]], ladder: list[dict[str, Any]],
-                  step_s: float) -> None:
+async def _refine(
+    name: str, side: Callable[[], AbstractAsyncContextManager[Target]], ladder: list[dict[str, Any]], step_s: float
+) -> None:
     """Between the last rung that passed and the first that failed, try the midpoint, twice (bisection):
     the highest rate is then known to a quarter of the rung's width, not to the whole rung."""
     for _ in range(REFINE_STEPS):
@@ -297,19 +317,46 @@ def rows(carbuy: dict[str, Any], bare: dict[str, Any], hold_s: float) -> list[di
     c_err, b_err = _at_held(carbuy, "errors"), _at_held(bare, "errors")
     c_late, b_late = _worst_lateness(carbuy), _worst_lateness(bare)
     return [
-        {"metric": f"placement: highest rate held {hold_s:g} s (orders/s)", "carbuy": c_rate, "bare": b_rate,
-         "ratio": rate_ratio, "goal": "÷ bare ≥ 0.8", "met": rate_ratio is not None and rate_ratio >= 0.8},
-        {"metric": "placement: p99 at that rate (ms)", "carbuy": c_p99, "bare": b_p99,
-         "ratio": c_p99 / b_p99 if isinstance(c_p99, float) and isinstance(b_p99, float) and b_p99 else None,
-         "goal": f"≤ {P99_GOAL_MS:.0f} ms", "met": isinstance(c_p99, float) and c_p99 <= P99_GOAL_MS},
-        {"metric": "placement: errors at that rate", "carbuy": c_err, "bare": b_err, "ratio": None, "goal": "0",
-         "met": c_err == 0},
-        {"metric": f"placement: {ASKED_RATE:g} orders/s held {hold_s:g} s",
-         "carbuy": _asked_rate_verdict(carbuy, hold_s), "bare": _asked_rate_verdict(bare, hold_s), "ratio": None,
-         "goal": "asked", "met": c_rate >= ASKED_RATE},
-        {"metric": "placement: driver lateness p99, worst run (ms)", "carbuy": c_late, "bare": b_late, "ratio": None,
-         "goal": f"≤ {DRIVER_LATE_LIMIT_MS:.0f} ms, else invalid",
-         "met": max(c_late, b_late) <= DRIVER_LATE_LIMIT_MS},
+        {
+            "metric": f"placement: highest rate held {hold_s:g} s (orders/s)",
+            "carbuy": c_rate,
+            "bare": b_rate,
+            "ratio": rate_ratio,
+            "goal": "÷ bare ≥ 0.8",
+            "met": rate_ratio is not None and rate_ratio >= 0.8,
+        },
+        {
+            "metric": "placement: p99 at that rate (ms)",
+            "carbuy": c_p99,
+            "bare": b_p99,
+            "ratio": c_p99 / b_p99 if isinstance(c_p99, float) and isinstance(b_p99, float) and b_p99 else None,
+            "goal": f"≤ {P99_GOAL_MS:.0f} ms",
+            "met": isinstance(c_p99, float) and c_p99 <= P99_GOAL_MS,
+        },
+        {
+            "metric": "placement: errors at that rate",
+            "carbuy": c_err,
+            "bare": b_err,
+            "ratio": None,
+            "goal": "0",
+            "met": c_err == 0,
+        },
+        {
+            "metric": f"placement: {ASKED_RATE:g} orders/s held {hold_s:g} s",
+            "carbuy": _asked_rate_verdict(carbuy, hold_s),
+            "bare": _asked_rate_verdict(bare, hold_s),
+            "ratio": None,
+            "goal": "asked",
+            "met": c_rate >= ASKED_RATE,
+        },
+        {
+            "metric": "placement: driver lateness p99, worst run (ms)",
+            "carbuy": c_late,
+            "bare": b_late,
+            "ratio": None,
+            "goal": f"≤ {DRIVER_LATE_LIMIT_MS:.0f} ms, else invalid",
+            "met": max(c_late, b_late) <= DRIVER_LATE_LIMIT_MS,
+        },
     ]
 
 
@@ -320,7 +367,15 @@ async def run_placement(opts: Any) -> dict[str, Any]:
     bare = await search("bare", lambda: bare_target(opts.workdir), rates, step_s, hold_s)
     unit = getattr(opts, "placement_unit", None) or DEFAULT_UNIT
     carbuy = await search("carbuy", lambda: carbuy_target(opts.workdir, unit), rates, step_s, hold_s)
-    return {"rows": rows(carbuy, bare, hold_s),
-            "details": {"bare": bare, "carbuy": carbuy, "unit": unit, "rates": rates, "step_s": step_s,
-                        "hold_s": hold_s,
-                        "wall_s": time.perf_counter() - t0}}
+    return {
+        "rows": rows(carbuy, bare, hold_s),
+        "details": {
+            "bare": bare,
+            "carbuy": carbuy,
+            "unit": unit,
+            "rates": rates,
+            "step_s": step_s,
+            "hold_s": hold_s,
+            "wall_s": time.perf_counter() - t0,
+        },
+    }

@@ -50,8 +50,15 @@ def plans_table(plans: dict[str, dict[str, Any]]) -> Table:
     for plan, stats in plans.items():
         activities = stats["activities"]
         types = ", ".join(f"{kind} {count}" for kind, count in stats["event_types"].items())
-        table.add_row(plan, fmt(stats["events"]), fmt(stats["proto_bytes"]), fmt(activities["remote"]),
-                      fmt(activities["local"]), fmt(activities["total"]), types)
+        table.add_row(
+            plan,
+            fmt(stats["events"]),
+            fmt(stats["proto_bytes"]),
+            fmt(activities["remote"]),
+            fmt(activities["local"]),
+            fmt(activities["total"]),
+            types,
+        )
     return table
 
 

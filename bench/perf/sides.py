@@ -21,9 +21,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from bench.bare import baseline
 from bench.perf.customer import create_payment_methods
 from carbuy.contract.order import FinancingPlan
-from carbuy.demo import demo_order
-from carbuy.devstack import DevStack
-from carbuy.processes import bin_path
+from carbuy.devtools.demo import demo_order
+from carbuy.devtools.devstack import DevStack
+from carbuy.devtools.processes import bin_path
 
 
 class UnitError(Exception):
@@ -89,8 +89,10 @@ def wft_completed(metrics_url: str) -> float:
         text = response.read().decode()
     return sum(
         sample.value
-        for family in text_string_to_metric_families(text) if family.name == "service_requests"
+        for family in text_string_to_metric_families(text)
+        if family.name == "service_requests"
         for sample in family.samples
         if sample.labels.get("operation") == "RespondWorkflowTaskCompleted"
-        and sample.labels.get("namespace") == "default" and sample.labels.get("service_name") == "frontend"
+        and sample.labels.get("namespace") == "default"
+        and sample.labels.get("service_name") == "frontend"
     )

@@ -28,8 +28,8 @@ from bench.perf.sides import bare_args as bare_stack_args
 from bench.perf.stack import running_bench_stack, stack_processes
 from carbuy.contract.order import FinancingPlan
 from carbuy.contract.purchase import purchase_workflow_id
-from carbuy.processes import bin_path
-from carbuy.temporal import connect
+from carbuy.devtools.processes import bin_path
+from carbuy.runtime.temporal import connect
 
 WORKER_RATIO_GOAL = 1.3
 """carbuy worker CPU per activity ÷ bare worker CPU per activity"""
@@ -41,10 +41,25 @@ def bare_args(opts: Any, k: int) -> SimpleNamespace:
     """The baseline's arguments: its main()'s defaults, with N, C and the workdir from the CLI and K activities."""
     return SimpleNamespace(
         **vars(bare_stack_args(Path(opts.workdir) / "bare")),
-        role="bench", n=opts.n, activities=k, concurrency=opts.concurrency, m=5000, wait="result",
-        sequential=opts.sequential, repeats=1, scenarios="throughput",
-        test_server=str(Path(sys.executable).parent / "temporal-test-server"), settle=3.0, timeout=opts.timeout,
-        no_netns=False, try_v2=False, out=None, address=None, task_queue=None, ready_file=None, stats_file=None,
+        role="bench",
+        n=opts.n,
+        activities=k,
+        concurrency=opts.concurrency,
+        m=5000,
+        wait="result",
+        sequential=opts.sequential,
+        repeats=1,
+        scenarios="throughput",
+        test_server=str(Path(sys.executable).parent / "temporal-test-server"),
+        settle=3.0,
+        timeout=opts.timeout,
+        no_netns=False,
+        try_v2=False,
+        out=None,
+        address=None,
+        task_queue=None,
+        ready_file=None,
+        stats_file=None,
         json_out=None,
     )
 
@@ -65,11 +80,13 @@ async def run_carbuy(opts: Any, k: int, say: Callable[[str], None]) -> dict[str,
         procs = {**stack_processes(stack), "driver": psutil.Process()}
         say(f"carbuy: creating {2 * (n + opts.warmup)} cards")
         cards = await asyncio.to_thread(create_cards, stack.settings.stripe, n + opts.warmup)
-        async with (bench_http(stack.settings, stack.api_url, connections=opts.concurrency) as http,
-                    notifier_http(stack.settings, connections=opts.concurrency) as notifier):
+        async with (
+            bench_http(stack.settings, stack.api_url, connections=opts.concurrency) as http,
+            notifier_http(stack.settings, connections=opts.concurrency) as notifier,
+        ):
             customer = BenchCustomer(http, notifier, poll_s=opts.poll_s, timeout_s=opts.timeout)
             say(f"carbuy: {opts.warmup} warm-up purchases")
-            await asyncio.gather(*(customer.buy(plan, card) for card in cards[:opts.warmup]))
+            await asyncio.gather(*(customer.buy(plan, card) for card in cards[: opts.warmup]))
             sampler = baseline.Sampler(procs).start()
             sampler.reset_peaks()
             say(f"carbuy: {n} purchases of {plan}, ≤ {opts.concurrency} customers at a time")
@@ -111,22 +128,36 @@ async def run_carbuy(opts: Any, k: int, say: Callable[[str], None]) -> dict[str,
     cpu = baseline._cpu_delta(before, after, procs)
     latencies = [r.latency_s * 1000 for r in completed if r.latency_s is not None]
     result = {
-        "plan": plan.value, "n": n, "activities_per_purchase": k, "concurrency": opts.concurrency,
-        "warmup": opts.warmup, "poll_s": opts.poll_s, "wall_s": wall,
-        "completed": len(latencies), "failures": failures,
-        "purchases_per_s": len(latencies) / wall, "activities_per_s": len(latencies) * k / wall,
+        "plan": plan.value,
+        "n": n,
+        "activities_per_purchase": k,
+        "concurrency": opts.concurrency,
+        "warmup": opts.warmup,
+        "poll_s": opts.poll_s,
+        "wall_s": wall,
+        "completed": len(latencies),
+        "failures": failures,
+        "purchases_per_s": len(latencies) / wall,
+        "activities_per_s": len(latencies) * k / wall,
         "latency_client_ms": baseline._pct(latencies, (50, 95, 99)),
         "latency_server_ms": baseline._pct(server_ms, (50, 95, 99)),
-        "api_calls": {"status_reads": sum(r.status_reads for r in runs), "actions": sum(r.actions for r in runs),
-                      "refused_actions": sum(r.refused for r in runs), "sms_reads": sum(r.sms_reads for r in runs)},
+        "api_calls": {
+            "status_reads": sum(r.status_reads for r in runs),
+            "actions": sum(r.actions for r in runs),
+            "refused_actions": sum(r.refused for r in runs),
+            "sms_reads": sum(r.sms_reads for r in runs),
+        },
         "worker_ms_per_final_status_read": replay_ms,
-        "peak_rss_mb": sampler.peaks_mb(), "cpu": cpu,
+        "peak_rss_mb": sampler.peaks_mb(),
+        "cpu": cpu,
         "cpu_ms_per_purchase": {p: cpu[f"{p}_cpu_s"] * 1000 / n for p in procs},
         "cpu_ms_per_activity": {p: cpu[f"{p}_cpu_s"] * 1000 / (n * k) for p in procs},
         "log_tails": tails,
     }
-    say(f"carbuy: {result['purchases_per_s']:.2f} purchases/s, {len(failures)} failed, "
-        f"CPU ms per activity {result['cpu_ms_per_activity']}")
+    say(
+        f"carbuy: {result['purchases_per_s']:.2f} purchases/s, {len(failures)} failed, "
+        f"CPU ms per activity {result['cpu_ms_per_activity']}"
+    )
     for failure in failures[:10]:
         say(f"  FAILED {failure}")
     return result
@@ -142,13 +173,28 @@ def _bare_from(path: Path, k: int) -> dict[str, Any]:
 
 def _profile(pid: int, path: str) -> subprocess.Popen[bytes]:
     """py-spy sampling the worker (every thread, without pausing it) until SIGINT; collapsed stacks to path."""
-    return subprocess.Popen([bin_path("py-spy"), "record", "--pid", str(pid), "--rate", "200", "--nonblocking",
-                             "--format", "raw", "--output", path], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [
+            bin_path("py-spy"),
+            "record",
+            "--pid",
+            str(pid),
+            "--rate",
+            "200",
+            "--nonblocking",
+            "--format",
+            "raw",
+            "--output",
+            path,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
-async def _status_read_cost_ms(customer: BenchCustomer, procs: dict[str, psutil.Process], run: PurchaseRun,
-                               reads: int = 10) -> float:
+async def _status_read_cost_ms(
+    customer: BenchCustomer, procs: dict[str, psutil.Process], run: PurchaseRun, reads: int = 10
+) -> float:
     """Worker CPU ms per status read of a completed purchase (a query the worker answers by replaying its
     history): each customer's last read costs this, inside the window. Measured after the window."""
     before = baseline._cpu_snapshot(procs)
@@ -184,12 +230,25 @@ def throughput_rows(carbuy: dict[str, Any], bare: dict[str, Any], history: dict[
         _row("e2e latency p50 ms (client)", c_lat["p50"], b_lat.get("p50")),
         _row("e2e latency p99 ms (client)", c_lat["p99"], b_lat.get("p99")),
         _row("e2e latency p50 ms (server)", carbuy["latency_server_ms"]["p50"], bare["e2e_server_ms"]["p50"]),
-        _row("worker CPU ms per activity", worker, bare_worker, f"ratio ≤ {WORKER_RATIO_GOAL}",
-             worker_ratio <= WORKER_RATIO_GOAL),
-        _row(f"server CPU ms per purchase (bare: per activity × {k})", server, bare_server,
-             f"ratio ≤ {SERVER_RATIO_GOAL}", server_ratio <= SERVER_RATIO_GOAL),
-        _row("worker CPU ms per purchase | workflow", carbuy["cpu_ms_per_purchase"]["worker"],
-             bare["cpu_ms_per_workflow"]["worker"]),
+        _row(
+            "worker CPU ms per activity",
+            worker,
+            bare_worker,
+            f"ratio ≤ {WORKER_RATIO_GOAL}",
+            worker_ratio <= WORKER_RATIO_GOAL,
+        ),
+        _row(
+            f"server CPU ms per purchase (bare: per activity × {k})",
+            server,
+            bare_server,
+            f"ratio ≤ {SERVER_RATIO_GOAL}",
+            server_ratio <= SERVER_RATIO_GOAL,
+        ),
+        _row(
+            "worker CPU ms per purchase | workflow",
+            carbuy["cpu_ms_per_purchase"]["worker"],
+            bare["cpu_ms_per_workflow"]["worker"],
+        ),
         _row("status reads per purchase (API queries)", carbuy["api_calls"]["status_reads"] / carbuy["n"], None),
         _row("worker CPU ms per status read, completed purchase", carbuy["worker_ms_per_final_status_read"], None),
         _row("worker peak RSS MB", carbuy["peak_rss_mb"]["worker"], bare["worker_peak_rss_mb"]),
@@ -201,20 +260,28 @@ def throughput_rows(carbuy: dict[str, Any], bare: dict[str, Any], history: dict[
         _row("other processes CPU s", carbuy["cpu"]["other_processes_cpu_s"], bare["cpu"]["other_processes_cpu_s"]),
         _row("history events (bare: chain of K)", history["events"], bare["history"]["events"]),
         _row("history proto bytes (bare: chain of K)", history["proto_bytes"], bare["history"]["proto_bytesize"]),
-        {"metric": "failed purchases", "carbuy": len(carbuy["failures"]), "bare": 0, "ratio": None, "goal": "0",
-         "met": not carbuy["failures"]},
+        {
+            "metric": "failed purchases",
+            "carbuy": len(carbuy["failures"]),
+            "bare": 0,
+            "ratio": None,
+            "goal": "0",
+            "met": not carbuy["failures"],
+        },
     ]
     return rows
 
 
-def _row(metric: str, carbuy: float | None, bare: float | None, goal: str | None = None,
-         met: bool | None = None) -> dict[str, Any]:
+def _row(
+    metric: str, carbuy: float | None, bare: float | None, goal: str | None = None, met: bool | None = None
+) -> dict[str, Any]:
     ratio = carbuy / bare if carbuy is not None and bare else None
     return {"metric": metric, "carbuy": carbuy, "bare": bare, "ratio": ratio, "goal": goal, "met": met}
 
 
-async def run_throughput(opts: Any, say: Callable[[str], None],
-                         histories: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+async def run_throughput(
+    opts: Any, say: Callable[[str], None], histories: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """K from the plan's history (measured now on a stack of its own unless given), then bare, then carbuy."""
     plan = FinancingPlan(opts.plan)
     if histories is None or plan.value not in histories:
@@ -225,5 +292,11 @@ async def run_throughput(opts: Any, say: Callable[[str], None],
     say(f"throughput: K = {k} activities per {plan} purchase ({stats['activities']})")
     bare = await run_bare(opts, k, say) if opts.bare_from is None else _bare_from(opts.bare_from, k)
     carbuy = await run_carbuy(opts, k, say)
-    return {"k": k, "activities": stats["activities"], "carbuy": carbuy, "bare": bare,
-            "rows": throughput_rows(carbuy, bare, stats), "failed": bool(carbuy["failures"])}
+    return {
+        "k": k,
+        "activities": stats["activities"],
+        "carbuy": carbuy,
+        "bare": bare,
+        "rows": throughput_rows(carbuy, bare, stats),
+        "failed": bool(carbuy["failures"]),
+    }

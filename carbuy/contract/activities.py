@@ -325,7 +325,8 @@ class SendNotificationInput(Keyed):
     channel: Literal["sms", "email"] = "sms"
     to: str = Field(description="the customer's phone or e-mail; ignored for the ops audience")
     audience: Literal["customer", "ops"] = Field(
-        default="customer", description="ops messages go to the ops team's address from settings")
+        default="customer", description="ops messages go to the ops team's address from settings"
+    )
     context: dict[str, str | int | None] = Field(default_factory=dict)
 
 

@@ -95,18 +95,22 @@ class OpsResult(BaseModel):
 
 def initial_search_attributes(order: Order) -> TypedSearchAttributes:
     """What a purchase is found by from its first moment (set at start, so it costs no upsert)."""
-    return TypedSearchAttributes([
-        SearchAttributePair(STAGE_KEY, PurchaseStage.DEPOSIT.value),
-        SearchAttributePair(STATE_KEY, PurchaseState.ACTIVE.value),
-        SearchAttributePair(NEEDS_ATTENTION_KEY, False),
-        SearchAttributePair(CITY_KEY, order.city),
-        SearchAttributePair(VEHICLE_MODEL_KEY, order.model),
-        SearchAttributePair(FINANCING_PLAN_KEY, order.financing_plan.value),
-    ])
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(STAGE_KEY, PurchaseStage.DEPOSIT.value),
+            SearchAttributePair(STATE_KEY, PurchaseState.ACTIVE.value),
+            SearchAttributePair(NEEDS_ATTENTION_KEY, False),
+            SearchAttributePair(CITY_KEY, order.city),
+            SearchAttributePair(VEHICLE_MODEL_KEY, order.model),
+            SearchAttributePair(FINANCING_PLAN_KEY, order.financing_plan.value),
+        ]
+    )
 
 
 def static_details(order: Order) -> str:
     """The fixed part of what the Web UI shows about a purchase (no personal data)."""
     loan = f", loan over {order.loan.term_months} months" if order.loan else ""
-    return (f"**Order** {order.order_id} · **model** {order.model} {order.trim} ({order.colour}) · "
-            f"**mode** {order.mode.value} · **plan** {order.financing_plan.value}{loan} · **city** {order.city}")
+    return (
+        f"**Order** {order.order_id} · **model** {order.model} {order.trim} ({order.colour}) · "
+        f"**mode** {order.mode.value} · **plan** {order.financing_plan.value}{loan} · **city** {order.city}"
+    )

@@ -32,10 +32,13 @@ class PurchasePolicy(BaseModel):
     deposit_window: timedelta = Field(default=timedelta(minutes=30), description="pay the deposit, else expire")
     lock_window: timedelta = Field(default=7 * DAY, description="lock the order, else expire with full refund")
     loan_decision_sla: timedelta = 2 * DAY
-    loan_documents_window: timedelta = Field(default=3 * DAY, description="upload what the lender asked for, else "
-                                             "the loan lapses like a denial")
-    loan_switch_window: timedelta = Field(default=3 * DAY, description="after a denied loan: switch to full "
-                                          "payment, else the purchase is cancelled without fee")
+    loan_documents_window: timedelta = Field(
+        default=3 * DAY, description="upload what the lender asked for, else the loan lapses like a denial"
+    )
+    loan_switch_window: timedelta = Field(
+        default=3 * DAY,
+        description="after a denied loan: switch to full payment, else the purchase is cancelled without fee",
+    )
     allocation_sla: timedelta = 14 * DAY
     logistics_sla: timedelta = 10 * DAY
     balance_window: timedelta = 5 * DAY
@@ -45,8 +48,11 @@ class PurchasePolicy(BaseModel):
     first_service_reminder: timedelta = Field(default=7 * DAY, description="before the service is due")
     first_service_deadline: timedelta = Field(default=180 * DAY, description="after handover: complete anyway")
 
-    max_reallocations: int = Field(default=2, ge=0, description="new VINs after damage in transit or a failed "
-                                   "PDI before the purchase is cancelled (no fee)")
+    max_reallocations: int = Field(
+        default=2,
+        ge=0,
+        description="new VINs after damage in transit or a failed PDI before the purchase is cancelled (no fee)",
+    )
 
     deposit_fen: int = Field(default=10_000, gt=0)
     cancellation_fee_fen: int = Field(default=10_000, ge=0, description="kept from the deposit after lock")

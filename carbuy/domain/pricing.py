@@ -69,8 +69,8 @@ def quote(
 ) -> Quote:
     """Price, premiums, tax, fees and principal of an order placed on a given day."""
     price = vehicle_price_fen(model, battery_leased=battery_leased)
-    principal = 0 if down_payment_fen is None else loan_principal_fen(
-        price, down_payment_fen, policy.min_down_payment_bp
+    principal = (
+        0 if down_payment_fen is None else loan_principal_fen(price, down_payment_fen, policy.min_down_payment_bp)
     )
     return Quote(
         price_fen=price,
@@ -86,9 +86,7 @@ def quote(
 
 def balance_due_fen(q: Quote, *, premium_fen: int, loan_principal_fen: int) -> int:
     """Price + premiums + purchase tax + plate fee - deposit - loan principal (never below zero)."""
-    return max(
-        q.price_fen + premium_fen + q.purchase_tax_fen + q.plate_fee_fen - q.deposit_fen - loan_principal_fen, 0
-    )
+    return max(q.price_fen + premium_fen + q.purchase_tax_fen + q.plate_fee_fen - q.deposit_fen - loan_principal_fen, 0)
 
 
 def cancellation_refund_fen(*, deposit_paid_fen: int, locked: bool, partner_refused: bool, fee_fen: int) -> int:

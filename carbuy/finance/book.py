@@ -20,15 +20,22 @@ LOOKUP_BATCH = 500
 
 
 def _row(entry: LedgerEntry) -> LedgerRow:
-    return LedgerRow(purchase_id=entry.purchase_id, order_ref=entry.order_ref, kind=str(entry.kind), key=entry.key,
-                     reference=entry.reference, amount_fen=entry.amount_fen, counterparty=str(entry.counterparty),
-                     market_day=entry.market_day)
+    return LedgerRow(
+        purchase_id=entry.purchase_id,
+        order_ref=entry.order_ref,
+        kind=str(entry.kind),
+        key=entry.key,
+        reference=entry.reference,
+        amount_fen=entry.amount_fen,
+        counterparty=str(entry.counterparty),
+        market_day=entry.market_day,
+    )
 
 
 def _batches(ids: Collection[str]) -> Iterator[list[str]]:
     ordered = sorted(set(ids))
     for start in range(0, len(ordered), LOOKUP_BATCH):
-        yield ordered[start:start + LOOKUP_BATCH]
+        yield ordered[start : start + LOOKUP_BATCH]
 
 
 def _signed_sum(signs: Mapping[LedgerKind, int]) -> object:
@@ -64,8 +71,7 @@ class LedgerBook:
         rows: list[LedgerRow] = []
         with session_scope(self.engine) as session:
             for batch in _batches(purchase_ids):
-                query = select(LedgerEntry).where(col(LedgerEntry.purchase_id).in_(batch)).order_by(
-                    col(LedgerEntry.id))
+                query = select(LedgerEntry).where(col(LedgerEntry.purchase_id).in_(batch)).order_by(col(LedgerEntry.id))
                 rows.extend(_row(entry) for entry in session.exec(query))
         return rows
 
@@ -74,12 +80,15 @@ class LedgerBook:
         known: set[str] = set()
         with session_scope(self.engine) as session:
             for batch in _batches(order_refs):
-                known.update(session.exec(select(LedgerEntry.order_ref).where(
-                    col(LedgerEntry.order_ref).in_(batch)).distinct()))
-                known.update(session.exec(select(PurchaseOutcome.order_ref).where(
-                    col(PurchaseOutcome.order_ref).in_(batch))))
-                known.update(session.exec(select(PaymentKey.order_ref).where(
-                    col(PaymentKey.order_ref).in_(batch)).distinct()))
+                known.update(
+                    session.exec(select(LedgerEntry.order_ref).where(col(LedgerEntry.order_ref).in_(batch)).distinct())
+                )
+                known.update(
+                    session.exec(select(PurchaseOutcome.order_ref).where(col(PurchaseOutcome.order_ref).in_(batch)))
+                )
+                known.update(
+                    session.exec(select(PaymentKey.order_ref).where(col(PaymentKey.order_ref).in_(batch)).distinct())
+                )
         return known
 
     def count_ended(self, day: date) -> int:
@@ -102,8 +111,12 @@ class LedgerBook:
             for outcome, processor_fen, lender_fen in session.exec(query):
                 expected = expected_nets(OutcomeFacts.model_validate(outcome))
                 yield OutcomeNets(
-                    purchase_id=outcome.purchase_id, order_ref=outcome.order_ref, state=str(outcome.state),
-                    expected_processor_fen=expected.processor_fen, expected_lender_fen=expected.lender_fen,
-                    ledger_processor_fen=int(processor_fen), ledger_lender_fen=int(lender_fen),
+                    purchase_id=outcome.purchase_id,
+                    order_ref=outcome.order_ref,
+                    state=str(outcome.state),
+                    expected_processor_fen=expected.processor_fen,
+                    expected_lender_fen=expected.lender_fen,
+                    ledger_processor_fen=int(processor_fen),
+                    ledger_lender_fen=int(lender_fen),
                 )
                 session.expunge(outcome)

@@ -21,12 +21,18 @@ from carbuy.finance.scratch import Scratch, scratch
 from carbuy.store.ledger import Counterparty, LedgerKind
 
 DIRECTION: dict[LedgerKind, Direction] = {
-    LedgerKind.DEPOSIT_CHARGED: "in", LedgerKind.BALANCE_CHARGED: "in", LedgerKind.LOAN_DISBURSED: "in",
-    LedgerKind.DEPOSIT_REFUNDED: "out", LedgerKind.BALANCE_REFUNDED: "out", LedgerKind.PRINCIPAL_RETURNED: "out",
-    LedgerKind.CANCELLATION_FEE_KEPT: "info", LedgerKind.SHIPMENT_CANCELLATION_FEE: "info",
+    LedgerKind.DEPOSIT_CHARGED: "in",
+    LedgerKind.BALANCE_CHARGED: "in",
+    LedgerKind.LOAN_DISBURSED: "in",
+    LedgerKind.DEPOSIT_REFUNDED: "out",
+    LedgerKind.BALANCE_REFUNDED: "out",
+    LedgerKind.PRINCIPAL_RETURNED: "out",
+    LedgerKind.CANCELLATION_FEE_KEPT: "info",
+    LedgerKind.SHIPMENT_CANCELLATION_FEE: "info",
 }
 COUNTERPARTY = {
-    LedgerKind.LOAN_DISBURSED: Counterparty.LENDER, LedgerKind.PRINCIPAL_RETURNED: Counterparty.LENDER,
+    LedgerKind.LOAN_DISBURSED: Counterparty.LENDER,
+    LedgerKind.PRINCIPAL_RETURNED: Counterparty.LENDER,
     LedgerKind.SHIPMENT_CANCELLATION_FEE: Counterparty.CARRIER,
 }
 UNKNOWN_REFUND = "refund_of_no_carbuy_charge"
@@ -41,8 +47,15 @@ def day_window(day: date) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
 
 
-def reconcile(day: date, *, book: LedgerBook, processor: ProcessorSource, lender: LenderSource,
-              progress: Progress = no_progress, workdir: Path | None = None) -> ReconciliationReport:
+def reconcile(
+    day: date,
+    *,
+    book: LedgerBook,
+    processor: ProcessorSource,
+    lender: LenderSource,
+    progress: Progress = no_progress,
+    workdir: Path | None = None,
+) -> ReconciliationReport:
     """Compare the ledger of a day with the processor's and the lender's records of it; every discrepancy."""
     start, end = day_window(day)
     with scratch(workdir) as s:
@@ -50,14 +63,23 @@ def reconcile(day: date, *, book: LedgerBook, processor: ProcessorSource, lender
         progress("ledger rows", 0, expected_rows)
         ledger_rows = s.load_ledger(book.day_rows(day), lambda n: progress("ledger rows", n, expected_rows))
         progress("processor objects", 0, None)
-        processor_objects = s.load_processor(processor.objects(start, end),
-                                             lambda n: progress("processor objects", n, None))
+        processor_objects = s.load_processor(
+            processor.objects(start, end), lambda n: progress("processor objects", n, None)
+        )
         progress("lender lines", 0, None)
         lender_lines = s.load_lender(lender.lines(day), lambda n: progress("lender lines", n, None))
         s.index()
         rules = Rules(s, book=book, processor=processor, lender=lender, day=day)
-        found = _counted(progress, "matching", rules.processor_pairs(), rules.processor_only(), rules.ledger_only(),
-                         rules.lender_pairs(), rules.ledger_only_lender(), rules.lender_only())
+        found = _counted(
+            progress,
+            "matching",
+            rules.processor_pairs(),
+            rules.processor_only(),
+            rules.ledger_only(),
+            rules.lender_pairs(),
+            rules.ledger_only_lender(),
+            rules.lender_only(),
+        )
         ended = book.count_ended(day)
         progress("ended purchases", 0, ended)
         purchases_ended = 0
@@ -71,9 +93,15 @@ def reconcile(day: date, *, book: LedgerBook, processor: ProcessorSource, lender
         totals = _totals(s)
     found.sort(key=lambda d: (_ORDER[d.type], d.purchase_id, d.reference or ""))
     return ReconciliationReport(
-        day=day, generated_at=datetime.now(UTC), ledger_rows=ledger_rows, processor_objects=processor_objects,
-        lender_lines=lender_lines, purchases_ended=purchases_ended, skipped_objects=processor.skipped,
-        totals=totals, discrepancies=found,
+        day=day,
+        generated_at=datetime.now(UTC),
+        ledger_rows=ledger_rows,
+        processor_objects=processor_objects,
+        lender_lines=lender_lines,
+        purchases_ended=purchases_ended,
+        skipped_objects=processor.skipped,
+        totals=totals,
+        discrepancies=found,
     )
 
 
@@ -89,23 +117,46 @@ def _counted(progress: Progress, phase: str, *steps: Iterator[Discrepancy]) -> l
 
 def _totals(s: Scratch) -> list[KindTotal]:
     """Count and sum per kind: the ledger's, and the processor's or the lender's for the same kind."""
-    ledger = {r["kind"]: (r["n"], r["fen"]) for r in s.rows(
-        "SELECT kind, COUNT(*) AS n, SUM(amount) AS fen FROM ledger GROUP BY kind")}
-    counterpart = {r["kind"] or UNKNOWN_REFUND: (r["n"], r["fen"]) for r in s.rows(
-        "SELECT kind, COUNT(*) AS n, SUM(amount) AS fen FROM processor GROUP BY kind")}
-    counterpart.update({r["kind"]: (r["n"], r["fen"]) for r in s.rows(
-        "SELECT kind, COUNT(*) AS n, SUM(amount) AS fen FROM lender GROUP BY kind")})
+    ledger = {
+        r["kind"]: (r["n"], r["fen"])
+        for r in s.rows("SELECT kind, COUNT(*) AS n, SUM(amount) AS fen FROM ledger GROUP BY kind")
+    }
+    counterpart = {
+        r["kind"] or UNKNOWN_REFUND: (r["n"], r["fen"])
+        for r in s.rows("SELECT kind, COUNT(*) AS n, SUM(amount) AS fen FROM processor GROUP BY kind")
+    }
+    counterpart.update(
+        {
+            r["kind"]: (r["n"], r["fen"])
+            for r in s.rows("SELECT kind, COUNT(*) AS n, SUM(amount) AS fen FROM lender GROUP BY kind")
+        }
+    )
     totals = []
     for kind in LedgerKind:
         party = COUNTERPARTY.get(kind, Counterparty.PROCESSOR)
         reconciled = DIRECTION[kind] != "info" and party != Counterparty.CARRIER
         count, fen = ledger.get(kind.value, (0, 0))
         other = counterpart.get(kind.value, (0, 0)) if reconciled else (None, None)
-        totals.append(KindTotal(kind=kind.value, direction=DIRECTION[kind], counterparty=party.value,
-                                ledger_count=count, ledger_fen=fen, counterpart_count=other[0],
-                                counterpart_fen=other[1]))
+        totals.append(
+            KindTotal(
+                kind=kind.value,
+                direction=DIRECTION[kind],
+                counterparty=party.value,
+                ledger_count=count,
+                ledger_fen=fen,
+                counterpart_count=other[0],
+                counterpart_fen=other[1],
+            )
+        )
     if UNKNOWN_REFUND in counterpart:
         count, fen = counterpart[UNKNOWN_REFUND]
-        totals.append(KindTotal(kind=UNKNOWN_REFUND, direction="out", counterparty=Counterparty.PROCESSOR.value,
-                                counterpart_count=count, counterpart_fen=fen))
+        totals.append(
+            KindTotal(
+                kind=UNKNOWN_REFUND,
+                direction="out",
+                counterparty=Counterparty.PROCESSOR.value,
+                counterpart_count=count,
+                counterpart_fen=fen,
+            )
+        )
     return totals

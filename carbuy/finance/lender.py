@@ -10,7 +10,7 @@ from typing import Protocol
 import httpx
 
 from carbuy.finance.model import LenderLine
-from carbuy.settings import PartnerSettings
+from carbuy.runtime.settings import PartnerSettings
 
 COLUMNS = ("day", "type", "reference", "application_id", "order_ref", "amount_fen")
 LINE_TYPES = ("disbursement", "return")
@@ -60,8 +60,13 @@ def _line(row: dict[str, str], number: int, day: date) -> LenderLine:
     if kind not in LINE_TYPES:
         raise MalformedSettlementFile(f"line {number} of the lender's file of {day}: unknown type {kind!r}")
     try:
-        return LenderLine(day=date.fromisoformat(row["day"]), type="disbursement" if kind == "disbursement" else
-                          "return", reference=row["reference"], application_id=row["application_id"],
-                          order_ref=row["order_ref"], amount_fen=int(row["amount_fen"]))
+        return LenderLine(
+            day=date.fromisoformat(row["day"]),
+            type="disbursement" if kind == "disbursement" else "return",
+            reference=row["reference"],
+            application_id=row["application_id"],
+            order_ref=row["order_ref"],
+            amount_fen=int(row["amount_fen"]),
+        )
     except ValueError as error:
         raise MalformedSettlementFile(f"line {number} of the lender's file of {day}: {error}") from error

@@ -94,10 +94,12 @@ class Discrepancy(BaseModel):
     purchase_id: str
     order_ref: str
     kind: str | None = Field(default=None, description="the ledger kind concerned, when there is one")
-    expected_fen: int | None = Field(default=None, description="what carbuy's ledger (or the domain) says; "
-                                     "None: carbuy has no record of it")
-    actual_fen: int | None = Field(default=None, description="what the processor or the lender says; None: it "
-                                   "has no record of it")
+    expected_fen: int | None = Field(
+        default=None, description="what carbuy's ledger (or the domain) says; None: carbuy has no record of it"
+    )
+    actual_fen: int | None = Field(
+        default=None, description="what the processor or the lender says; None: it has no record of it"
+    )
     reference: str | None = Field(default=None, description="pi_…, re_…, a disbursement or application id")
     explanation: str
 
@@ -145,5 +147,9 @@ class ReconciliationReport(BaseModel):
 
     def result(self) -> ReconcileResult:
         """The small summary a workflow or a CLI prints."""
-        return ReconcileResult(day=self.day, movements=self.movements, discrepancies=len(self.discrepancies),
-                               by_type={k: v for k, v in self.by_type.items() if v})
+        return ReconcileResult(
+            day=self.day,
+            movements=self.movements,
+            discrepancies=len(self.discrepancies),
+            by_type={k: v for k, v in self.by_type.items() if v},
+        )

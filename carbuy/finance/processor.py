@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import stripe
 
 from carbuy.finance.model import ProcessorObject
-from carbuy.settings import StripeSettings
+from carbuy.runtime.settings import StripeSettings
 
 CHARGE_KINDS = frozenset({"deposit", "balance"})
 SETTLED_REFUND_STATUSES = frozenset({"pending", "requires_action", "succeeded"})
@@ -58,9 +58,15 @@ def charge_of(intent: Any) -> ProcessorObject:
     """A PaymentIntent as reconciliation sees it."""
     kind = _meta(intent, "kind")
     return ProcessorObject(
-        object="charge", reference=intent["id"], order_ref=_meta(intent, "order_ref"), key=_meta(intent, "key"),
-        kind=f"{kind}_charged" if kind in CHARGE_KINDS else None, amount_fen=_amount_paid(intent),
-        created=int(intent["created"]), settled=intent["status"] == "succeeded", status=str(intent["status"]),
+        object="charge",
+        reference=intent["id"],
+        order_ref=_meta(intent, "order_ref"),
+        key=_meta(intent, "key"),
+        kind=f"{kind}_charged" if kind in CHARGE_KINDS else None,
+        amount_fen=_amount_paid(intent),
+        created=int(intent["created"]),
+        settled=intent["status"] == "succeeded",
+        status=str(intent["status"]),
     )
 
 
@@ -68,14 +74,26 @@ def refund_of(refund: Any, intent: Any) -> ProcessorObject:
     """A Refund as reconciliation sees it, judged against the PaymentIntent it refunds (None: it has none)."""
     charge = charge_of(intent) if intent is not None else None
     order_ref = _meta(refund, "order_ref") or (charge.order_ref if charge else "")
-    charge_ok = (charge is not None and charge.settled and charge.kind is not None and bool(charge.key)
-                 and charge.order_ref == order_ref)
+    charge_ok = (
+        charge is not None
+        and charge.settled
+        and charge.kind is not None
+        and bool(charge.key)
+        and charge.order_ref == order_ref
+    )
     kind = charge.kind.replace("_charged", "_refunded") if charge and charge.kind else None
     return ProcessorObject(
-        object="refund", reference=refund["id"], order_ref=order_ref, key=_meta(refund, "key"), kind=kind,
-        amount_fen=int(refund["amount"]), created=int(refund["created"]),
-        settled=refund["status"] in SETTLED_REFUND_STATUSES, status=str(refund["status"]),
-        charge_ref=charge.reference if charge else None, charge_ok=charge_ok,
+        object="refund",
+        reference=refund["id"],
+        order_ref=order_ref,
+        key=_meta(refund, "key"),
+        kind=kind,
+        amount_fen=int(refund["amount"]),
+        created=int(refund["created"]),
+        settled=refund["status"] in SETTLED_REFUND_STATUSES,
+        status=str(refund["status"]),
+        charge_ref=charge.reference if charge else None,
+        charge_ok=charge_ok,
     )
 
 

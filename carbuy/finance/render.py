@@ -59,6 +59,10 @@ class ReportRenderer:
         ledger_in, counterpart_in = report.totals_of("in")
         ledger_out, counterpart_out = report.totals_of("out")
         return {
-            "report": report, "by_type": report.by_type, "ledger_in": ledger_in, "ledger_out": ledger_out,
-            "counterpart_in": counterpart_in, "counterpart_out": counterpart_out,
+            "report": report,
+            "by_type": report.by_type,
+            "ledger_in": ledger_in,
+            "ledger_out": ledger_out,
+            "counterpart_in": counterpart_in,
+            "counterpart_out": counterpart_out,
         }

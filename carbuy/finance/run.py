@@ -13,7 +13,7 @@ from carbuy.finance.lender import LenderFile
 from carbuy.finance.model import Progress, ReconciliationReport, no_progress
 from carbuy.finance.processor import StripeProcessor
 from carbuy.finance.render import ReportRenderer
-from carbuy.settings import Settings
+from carbuy.runtime.settings import Settings
 from carbuy.store.db import session_scope
 from carbuy.store.reports import ReportRecord, ReportRecordCreate, store_report
 
@@ -27,23 +27,30 @@ def keep(engine: Engine, report: ReconciliationReport, renderer: ReportRenderer)
     """Render the report (HTML and CSV) and store it as its day's, replacing an earlier run's."""
     result = report.result()
     record = ReportRecordCreate(
-        day=report.day, generated_at=report.generated_at, movements=result.movements,
-        discrepancies=result.discrepancies, by_type={kind.value: n for kind, n in result.by_type.items()},
-        report=report.model_dump_json(), html=renderer.html(report), csv=renderer.csv(report),
+        day=report.day,
+        generated_at=report.generated_at,
+        movements=result.movements,
+        discrepancies=result.discrepancies,
+        by_type={kind.value: n for kind, n in result.by_type.items()},
+        report=report.model_dump_json(),
+        html=renderer.html(report),
+        csv=renderer.csv(report),
     )
     with session_scope(engine) as session:
         return store_report(session=session, report=record)
 
 
-def reconcile_and_keep(settings: Settings, engine: Engine, day: date, *,
-                       progress: Progress = no_progress) -> ReconciliationReport:
+def reconcile_and_keep(
+    settings: Settings, engine: Engine, day: date, *, progress: Progress = no_progress
+) -> ReconciliationReport:
     """Reconcile a day against the configured Stripe and lender, and store its report."""
     processor = StripeProcessor(settings.stripe, page_size=settings.finance.stripe_page_size)
     lender = LenderFile.from_settings(settings.partners)
     workdir = Path(settings.finance.workdir) if settings.finance.workdir else None
     try:
-        report = reconcile(day, book=LedgerBook(engine), processor=processor, lender=lender, progress=progress,
-                           workdir=workdir)
+        report = reconcile(
+            day, book=LedgerBook(engine), processor=processor, lender=lender, progress=progress, workdir=workdir
+        )
     finally:
         processor.close()
         lender.close()

@@ -22,8 +22,8 @@ from temporalio.client import (
 )
 
 from carbuy.contract.finance import RECONCILIATION_WORKFLOW, SCHEDULE_ID, ReconcileInput
-from carbuy.settings import FinanceSettings, Settings
-from carbuy.temporal import connect
+from carbuy.runtime.settings import FinanceSettings, Settings
+from carbuy.runtime.temporal import connect
 
 DEV_EVERY_S = 60
 """The dev stack reconciles today's purchases every minute, so a demo purchase shows up in a report."""
@@ -43,8 +43,11 @@ def reconciliation_schedule(settings: Settings) -> Schedule:
         task_queue=settings.temporal.task_queue,
     )
     # A run still going when the next is due makes the next wait for nothing: skip it.
-    return Schedule(action=action, spec=spec,
-                    policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(hours=12)))
+    return Schedule(
+        action=action,
+        spec=spec,
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(hours=12)),
+    )
 
 
 async def ensure_schedule(client: Client, settings: Settings) -> Literal["created", "updated"]:
@@ -65,7 +68,8 @@ async def ensure_schedule(client: Client, settings: Settings) -> Literal["create
 def dev_settings(settings: Settings) -> Settings:
     """The dev stack's schedule: today's purchases, every minute (or the interval set in the settings)."""
     finance: FinanceSettings = settings.finance.model_copy(
-        update={"schedule_every_s": settings.finance.schedule_every_s or DEV_EVERY_S, "schedule_day": "today"})
+        update={"schedule_every_s": settings.finance.schedule_every_s or DEV_EVERY_S, "schedule_day": "today"}
+    )
     return settings.model_copy(update={"finance": finance})
 
 
@@ -73,5 +77,7 @@ async def start_dev_schedule(settings: Settings, api_url: str) -> str:
     """Create (or update) the dev stack's reconciliation schedule; a line that says where the reports are."""
     dev = dev_settings(settings)
     await ensure_schedule(await connect(dev.temporal), dev)
-    return (f"reconciliation: today's money every {dev.finance.schedule_every_s}s (schedule {SCHEDULE_ID}); "
-            f"reports: `carbuy finance report --day …` or {api_url}/finance/reports")
+    return (
+        f"reconciliation: today's money every {dev.finance.schedule_every_s}s (schedule {SCHEDULE_ID}); "
+        f"reports: `carbuy finance report --day …` or {api_url}/finance/reports"
+    )

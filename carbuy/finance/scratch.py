@@ -67,30 +67,62 @@ class Scratch:
 
     def load_ledger(self, rows: Iterable[LedgerRow], counted: Callable[[int], None]) -> int:
         """Spill the ledger rows of the day; how many."""
-        return self._load("INSERT INTO ledger (purchase_id, order_ref, kind, key, reference, amount, counterparty) "
-                          "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                          ((r.purchase_id, r.order_ref, r.kind, r.key, r.reference, r.amount_fen, r.counterparty)
-                           for r in rows), counted)
+        return self._load(
+            "INSERT INTO ledger (purchase_id, order_ref, kind, key, reference, amount, counterparty) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            ((r.purchase_id, r.order_ref, r.kind, r.key, r.reference, r.amount_fen, r.counterparty) for r in rows),
+            counted,
+        )
 
     def load_processor(self, objects: Iterable[ProcessorObject], counted: Callable[[int], None]) -> int:
         """Spill the processor's settled objects of the day; how many."""
-        return self._load("INSERT INTO processor (object, reference, order_ref, key, kind, amount, created, "
-                          "charge_ref, charge_ok) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                          ((o.object, o.reference, o.order_ref, o.key, o.kind, o.amount_fen, o.created, o.charge_ref,
-                            int(o.charge_ok)) for o in objects), counted)
+        return self._load(
+            "INSERT INTO processor (object, reference, order_ref, key, kind, amount, created, "
+            "charge_ref, charge_ok) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                (
+                    o.object,
+                    o.reference,
+                    o.order_ref,
+                    o.key,
+                    o.kind,
+                    o.amount_fen,
+                    o.created,
+                    o.charge_ref,
+                    int(o.charge_ok),
+                )
+                for o in objects
+            ),
+            counted,
+        )
 
     def load_lender(self, lines: Iterable[LenderLine], counted: Callable[[int], None]) -> int:
         """Spill the lender's lines of the day; how many."""
-        return self._load("INSERT INTO lender (day, kind, reference, application_id, order_ref, amount, match_ref) "
-                          "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                          ((line.day.isoformat(), LINE_KIND[line.type], line.reference, line.application_id,
-                            line.order_ref, line.amount_fen, match_ref(line)) for line in lines), counted)
+        return self._load(
+            "INSERT INTO lender (day, kind, reference, application_id, order_ref, amount, match_ref) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                (
+                    line.day.isoformat(),
+                    LINE_KIND[line.type],
+                    line.reference,
+                    line.application_id,
+                    line.order_ref,
+                    line.amount_fen,
+                    match_ref(line),
+                )
+                for line in lines
+            ),
+            counted,
+        )
 
     def load_lender_near(self, lines: Iterable[LenderLine]) -> int:
         """Spill a neighbouring day's lender lines (for movements booked across midnight)."""
-        return self._load("INSERT INTO lender_near (kind, match_ref, amount, day) VALUES (?, ?, ?, ?)",
-                          ((LINE_KIND[line.type], match_ref(line), line.amount_fen, line.day.isoformat())
-                           for line in lines), lambda _: None)
+        return self._load(
+            "INSERT INTO lender_near (kind, match_ref, amount, day) VALUES (?, ?, ?, ?)",
+            ((LINE_KIND[line.type], match_ref(line), line.amount_fen, line.day.isoformat()) for line in lines),
+            lambda _: None,
+        )
 
     def index(self) -> None:
         """Build the indexes once everything is loaded (faster than keeping them up while loading)."""
@@ -135,8 +167,10 @@ def scratch(workdir: Path | None = None) -> Iterator[Scratch]:
         try:
             db.row_factory = sqlite3.Row
             # A throwaway file: no journal, no fsync; a bounded page cache.
-            db.executescript(f"PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-{CACHE_KIB}; "
-                             "PRAGMA temp_store=FILE;")
+            db.executescript(
+                f"PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-{CACHE_KIB}; "
+                "PRAGMA temp_store=FILE;"
+            )
             db.executescript(_SCHEMA)
             yield Scratch(db)
         finally:

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
-from carbuy.settings import DatabaseSettings
+from carbuy.runtime.settings import DatabaseSettings
 
 _IN_MEMORY = {None, "", ":memory:"}
 

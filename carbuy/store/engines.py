@@ -10,7 +10,7 @@ import threading
 
 from sqlalchemy import Engine
 
-from carbuy.settings import DatabaseSettings
+from carbuy.runtime.settings import DatabaseSettings
 from carbuy.store.db import make_engine, migrate
 
 _lock = threading.Lock()

@@ -119,9 +119,11 @@ def claim_pending(*, session: Session, limit: int, claim_timeout: timedelta) -> 
     """
     now = utcnow()
     claimable = (col(OutboxMessage.status) == OutboxStatus.PENDING) & or_(
-        col(OutboxMessage.claimed_at).is_(None), col(OutboxMessage.claimed_at) < now - claim_timeout)
+        col(OutboxMessage.claimed_at).is_(None), col(OutboxMessage.claimed_at) < now - claim_timeout
+    )
     candidates = session.exec(
-        select(OutboxMessage.id).where(claimable).order_by(col(OutboxMessage.id)).limit(limit)).all()
+        select(OutboxMessage.id).where(claimable).order_by(col(OutboxMessage.id)).limit(limit)
+    ).all()
     if not candidates:
         return []
     token = uuid.uuid4().hex
@@ -137,8 +139,11 @@ def claim_pending(*, session: Session, limit: int, claim_timeout: timedelta) -> 
 
 def mark_sent(*, session: Session, message: OutboxMessage, message_id: str) -> bool:
     """Record that the notifier took the message; False if the caller no longer held its claim."""
-    return _settle(session=session, message=message, values={
-        "status": OutboxStatus.SENT, "message_id": message_id, "sent_at": utcnow(), "last_error": None})
+    return _settle(
+        session=session,
+        message=message,
+        values={"status": OutboxStatus.SENT, "message_id": message_id, "sent_at": utcnow(), "last_error": None},
+    )
 
 
 def release(*, session: Session, message: OutboxMessage, error: str, give_up: bool) -> bool:
@@ -160,7 +165,8 @@ def _settle(*, session: Session, message: OutboxMessage, values: dict[str, objec
 def messages_of(*, session: Session, order_ref: str) -> Sequence[OutboxMessage]:
     """Every message of an order, oldest first."""
     return session.exec(
-        select(OutboxMessage).where(OutboxMessage.order_ref == order_ref).order_by(col(OutboxMessage.id))).all()
+        select(OutboxMessage).where(OutboxMessage.order_ref == order_ref).order_by(col(OutboxMessage.id))
+    ).all()
 
 
 def count_by_status(*, session: Session) -> dict[OutboxStatus, int]:

@@ -78,7 +78,18 @@ def store_report(*, session: Session, report: ReportRecordCreate) -> ReportRecor
 
 def list_reports(*, session: Session, limit: int = 366) -> list[ReportSummary]:
     """The stored reports, newest day first, without their bodies."""
-    query = select(ReportRecord.day, ReportRecord.generated_at, ReportRecord.movements,  # type: ignore[call-overload]
-                   ReportRecord.discrepancies, ReportRecord.by_type).order_by(col(ReportRecord.day).desc()).limit(limit)
-    return [ReportSummary(day=day, generated_at=at, movements=movements, discrepancies=discrepancies,
-                          by_type=by_type) for day, at, movements, discrepancies, by_type in session.exec(query)]
+    query = (
+        select(
+            ReportRecord.day,
+            ReportRecord.generated_at,
+            ReportRecord.movements,  # type: ignore[call-overload]
+            ReportRecord.discrepancies,
+            ReportRecord.by_type,
+        )
+        .order_by(col(ReportRecord.day).desc())
+        .limit(limit)
+    )
+    return [
+        ReportSummary(day=day, generated_at=at, movements=movements, discrepancies=discrepancies, by_type=by_type)
+        for day, at, movements, discrepancies, by_type in session.exec(query)
+    ]

@@ -6,10 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from carbuy.contract.scenarios import Scenario
 from sandbox.deps import StateDep
 from sandbox.errors import NOT_FOUND, POST_ERRORS, REFUSED, Refused
 from sandbox.routing import IdempotencyKey
-from sandbox.scenarios import Scenario
 from sandbox.schemas import OrderRequest, partner_router
 from sandbox.state import PartnerObject, new_id
 
@@ -52,8 +52,9 @@ class ContractPublic(BaseModel):
 
 
 def _public(contract: BatteryContract) -> ContractPublic:
-    return ContractPublic(contract_id=contract.id, **contract.model_dump(
-        include={"order_ref", "status", "monthly_rent_fen", "vin"}))
+    return ContractPublic(
+        contract_id=contract.id, **contract.model_dump(include={"order_ref", "status", "monthly_rent_fen", "vin"})
+    )
 
 
 @router.post("/contracts", status_code=201, summary="Sign a battery lease", responses={**POST_ERRORS, **REFUSED})
@@ -61,10 +62,15 @@ async def create(body: ContractCreate, state: StateDep, _key: IdempotencyKey) ->
     """Sign a lease; rent starts at activation."""
     if state.has(body.order_ref, Scenario.BATTERY_REFUSED):
         raise Refused("battery_lease_refused", "the operator does not lease a battery to this customer")
-    contract = state.add(BatteryContract(
-        id=new_id("bat"), order_ref=body.order_ref, status="signed", model=body.model,
-        monthly_rent_fen=body.monthly_rent_fen,
-    ))
+    contract = state.add(
+        BatteryContract(
+            id=new_id("bat"),
+            order_ref=body.order_ref,
+            status="signed",
+            model=body.model,
+            monthly_rent_fen=body.monthly_rent_fen,
+        )
+    )
     return _public(contract)
 
 
@@ -74,11 +80,12 @@ async def show(contract_id: str, state: StateDep) -> ContractPublic:
     return _public(state.get(BatteryContract, contract_id))
 
 
-@router.post("/contracts/{contract_id}/activate", summary="Start a battery lease",
-             responses={**POST_ERRORS, **NOT_FOUND, **REFUSED})
-async def activate(
-    contract_id: str, body: ContractActivation, state: StateDep, _key: IdempotencyKey
-) -> ContractPublic:
+@router.post(
+    "/contracts/{contract_id}/activate",
+    summary="Start a battery lease",
+    responses={**POST_ERRORS, **NOT_FOUND, **REFUSED},
+)
+async def activate(contract_id: str, body: ContractActivation, state: StateDep, _key: IdempotencyKey) -> ContractPublic:
     """Start the lease (at handover)."""
     contract = state.get(BatteryContract, contract_id, order_ref=body.order_ref)
     if contract.status == "cancelled":
@@ -87,8 +94,9 @@ async def activate(
     return _public(contract)
 
 
-@router.post("/contracts/{contract_id}/cancel", summary="Cancel a battery lease",
-             responses={**POST_ERRORS, **NOT_FOUND})
+@router.post(
+    "/contracts/{contract_id}/cancel", summary="Cancel a battery lease", responses={**POST_ERRORS, **NOT_FOUND}
+)
 async def cancel(contract_id: str, body: OrderRequest, state: StateDep, _key: IdempotencyKey) -> ContractPublic:
     """Cancel the lease (nothing is owed before activation)."""
     contract = state.get(BatteryContract, contract_id, order_ref=body.order_ref)

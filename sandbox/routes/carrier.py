@@ -7,11 +7,11 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from carbuy.contract.events import PartnerEventType as Event
+from carbuy.contract.scenarios import Scenario
 from sandbox.callbacks import CallbackDispatcher
 from sandbox.deps import DispatcherDep, StateDep
 from sandbox.errors import NOT_FOUND, POST_ERRORS
 from sandbox.routing import IdempotencyKey
-from sandbox.scenarios import Scenario
 from sandbox.schemas import CallbackRequest, OrderRequest, partner_router
 from sandbox.state import PartnerObject, new_id
 
@@ -64,8 +64,9 @@ class ShipmentCancellation(BaseModel):
 
 
 def _public(shipment: Shipment) -> ShipmentPublic:
-    return ShipmentPublic(shipment_id=shipment.id, carrier=CARRIER_NAME,
-                          **shipment.model_dump(include={"order_ref", "status", "vin"}))
+    return ShipmentPublic(
+        shipment_id=shipment.id, carrier=CARRIER_NAME, **shipment.model_dump(include={"order_ref", "status", "vin"})
+    )
 
 
 @router.post("/shipments", status_code=201, summary="Book a shipment (events by callback)", responses=POST_ERRORS)
@@ -79,10 +80,14 @@ async def book(
         fate = "damaged"
     elif first and state.has(body.order_ref, Scenario.PDI_FAILED):
         fate = "pdi_failed"
-    shipment = state.add(Shipment(
-        id=new_id("shp"), status="booked", fate=fate,
-        **body.model_dump(include={"order_ref", "vin", "warehouse", "delivery_centre", "callback_url"}),
-    ))
+    shipment = state.add(
+        Shipment(
+            id=new_id("shp"),
+            status="booked",
+            fate=fate,
+            **body.model_dump(include={"order_ref", "vin", "warehouse", "delivery_centre", "callback_url"}),
+        )
+    )
     dispatcher.spawn(_run(dispatcher, shipment))
     return _public(shipment)
 
@@ -90,12 +95,21 @@ async def book(
 def _steps(s: Shipment) -> list[tuple[Status, Event, dict[str, str | int | bool | None]]]:
     steps: list[tuple[Status, Event, dict[str, str | int | bool | None]]] = [
         ("picked_up", Event.SHIPMENT_PICKED_UP, {"location": s.warehouse}),
-        ("in_transit", Event.SHIPMENT_IN_TRANSIT,
-         {"location": "G4 Beijing-Hong Kong-Macau expressway", "video_url": f"{VIDEO_BASE}/{s.id}/1.mp4"}),
+        (
+            "in_transit",
+            Event.SHIPMENT_IN_TRANSIT,
+            {"location": "G4 Beijing-Hong Kong-Macau expressway", "video_url": f"{VIDEO_BASE}/{s.id}/1.mp4"},
+        ),
     ]
     if s.fate == "damaged":
-        return [*steps, ("damaged", Event.SHIPMENT_DAMAGED,
-                         {"location": "G4 Beijing-Hong Kong-Macau expressway", "reason": "dented front door"})]
+        return [
+            *steps,
+            (
+                "damaged",
+                Event.SHIPMENT_DAMAGED,
+                {"location": "G4 Beijing-Hong Kong-Macau expressway", "reason": "dented front door"},
+            ),
+        ]
     steps.append(("arrived", Event.SHIPMENT_ARRIVED, {"location": s.delivery_centre}))
     if s.fate == "pdi_failed":
         return [*steps, ("pdi_failed", Event.PDI_FAILED, {"reason": "paint defect on the bonnet"})]
@@ -109,8 +123,9 @@ async def _run(dispatcher: CallbackDispatcher, shipment: Shipment) -> None:
             if shipment.status == "cancelled":
                 return
             shipment.status = status
-        await dispatcher.emit(url=shipment.callback_url, order_ref=shipment.order_ref, reference=shipment.id,
-                              type=event, data=data)
+        await dispatcher.emit(
+            url=shipment.callback_url, order_ref=shipment.order_ref, reference=shipment.id, type=event, data=data
+        )
 
 
 @router.get("/shipments/{shipment_id}", summary="Show a shipment", responses=NOT_FOUND)
@@ -119,11 +134,10 @@ async def show(shipment_id: str, state: StateDep) -> ShipmentPublic:
     return _public(state.get(Shipment, shipment_id))
 
 
-@router.post("/shipments/{shipment_id}/cancel", summary="Cancel or return a shipment",
-             responses={**POST_ERRORS, **NOT_FOUND})
-async def cancel(
-    shipment_id: str, body: OrderRequest, state: StateDep, _key: IdempotencyKey
-) -> ShipmentCancellation:
+@router.post(
+    "/shipments/{shipment_id}/cancel", summary="Cancel or return a shipment", responses={**POST_ERRORS, **NOT_FOUND}
+)
+async def cancel(shipment_id: str, body: OrderRequest, state: StateDep, _key: IdempotencyKey) -> ShipmentCancellation:
     """Cancel before pick-up for free; after pick-up the carrier charges a fee (once)."""
     shipment = state.get(Shipment, shipment_id, order_ref=body.order_ref)
     fee = 0

@@ -10,10 +10,10 @@ from typing import Any, Literal, get_args
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
+from carbuy.contract.scenarios import Scenario
 from sandbox.deps import DispatcherDep, StateDep
 from sandbox.errors import BAD_REQUEST, NOT_FOUND, NotFound
 from sandbox.faults import FaultKind, InstitutionFaults
-from sandbox.scenarios import Scenario
 from sandbox.settlements import PlantedLine, PlantedLineCreate, SettlementLine, planted_line
 from sandbox.state import CallbackRecord, RequestRecord, SandboxConfig, new_id
 
@@ -80,8 +80,11 @@ async def inspect_order(order_ref: str, state: StateDep) -> OrderView:
     if record is None:
         raise NotFound("order", order_ref)
     return OrderView(
-        order_ref=order_ref, scenarios=sorted(record.scenarios), requests=record.requests,
-        objects=state.objects_of(order_ref), callbacks=record.callbacks,
+        order_ref=order_ref,
+        scenarios=sorted(record.scenarios),
+        requests=record.requests,
+        objects=state.objects_of(order_ref),
+        callbacks=record.callbacks,
     )
 
 
@@ -111,8 +114,9 @@ async def inject_faults(institution: Institution, body: InstitutionFaults, state
 async def show_faults(state: StateDep) -> FaultsView:
     """Each institution's faults (fail_next counts down) and how many of each kind were injected."""
     institutions = {
-        name: InstitutionFaultsView(faults=state.faults.by_institution.get(name, InstitutionFaults()),
-                                    injected=state.faults.injected_of(name))
+        name: InstitutionFaultsView(
+            faults=state.faults.by_institution.get(name, InstitutionFaults()), injected=state.faults.injected_of(name)
+        )
         for name in get_args(Institution)
     }
     total = sum(sum(view.injected.values()) for view in institutions.values())
@@ -127,13 +131,17 @@ async def clear_faults(state: StateDep) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/lender/settlement-lines", status_code=201, summary="Plant a line in a settlement file",
-             responses=BAD_REQUEST)
+@router.post(
+    "/lender/settlement-lines", status_code=201, summary="Plant a line in a settlement file", responses=BAD_REQUEST
+)
 async def plant_settlement_line(body: PlantedLineCreate, state: StateDep) -> SettlementLine:
     """Add a line to the lender's file of a day (a wrong amount, a movement that never happened, ...)."""
     async with state.lock:
-        planted = state.add(PlantedLine(id=new_id("adj"), **body.model_dump(exclude={"reference"}),
-                                        reference=body.reference or new_id("adj")))
+        planted = state.add(
+            PlantedLine(
+                id=new_id("adj"), **body.model_dump(exclude={"reference"}), reference=body.reference or new_id("adj")
+            )
+        )
     return planted_line(planted)
 
 

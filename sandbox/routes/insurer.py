@@ -6,11 +6,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from carbuy.contract.scenarios import Scenario
 from carbuy.domain.money import percent_of
 from sandbox.deps import StateDep
 from sandbox.errors import NOT_FOUND, POST_ERRORS, REFUSED, Refused
 from sandbox.routing import IdempotencyKey
-from sandbox.scenarios import Scenario
 from sandbox.schemas import OrderRequest, partner_router
 from sandbox.state import PartnerObject, new_id
 
@@ -62,8 +62,10 @@ class PolicyCancellation(BaseModel):
 
 
 def _public(policy: Policy) -> PolicyPublic:
-    return PolicyPublic(policy_id=policy.id, **policy.model_dump(
-        include={"order_ref", "status", "vin", "compulsory_premium_fen", "commercial_premium_fen"}))
+    return PolicyPublic(
+        policy_id=policy.id,
+        **policy.model_dump(include={"order_ref", "status", "vin", "compulsory_premium_fen", "commercial_premium_fen"}),
+    )
 
 
 @router.post("/policies", status_code=201, summary="Bind a policy", responses={**POST_ERRORS, **REFUSED})
@@ -71,11 +73,16 @@ async def bind(body: PolicyCreate, state: StateDep, _key: IdempotencyKey) -> Pol
     """Bind the compulsory policy, and the commercial one when asked (250 bp of the price)."""
     if state.has(body.order_ref, Scenario.INSURER_REFUSES):
         raise Refused("underwriting_refused", "the insurer does not cover this vehicle for this holder")
-    policy = state.add(Policy(
-        id=new_id("pol"), order_ref=body.order_ref, status="bound", vin=body.vin,
-        compulsory_premium_fen=COMPULSORY_PREMIUM_FEN,
-        commercial_premium_fen=percent_of(body.vehicle_price_fen, COMMERCIAL_RATE_BP) if body.commercial else 0,
-    ))
+    policy = state.add(
+        Policy(
+            id=new_id("pol"),
+            order_ref=body.order_ref,
+            status="bound",
+            vin=body.vin,
+            compulsory_premium_fen=COMPULSORY_PREMIUM_FEN,
+            commercial_premium_fen=percent_of(body.vehicle_price_fen, COMMERCIAL_RATE_BP) if body.commercial else 0,
+        )
+    )
     return _public(policy)
 
 

@@ -8,11 +8,11 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from carbuy.contract.events import PartnerEventType
+from carbuy.contract.scenarios import Scenario
 from sandbox.callbacks import CallbackDispatcher
 from sandbox.deps import DispatcherDep, StateDep
 from sandbox.errors import NOT_FOUND, POST_ERRORS
 from sandbox.routing import IdempotencyKey
-from sandbox.scenarios import Scenario
 from sandbox.schemas import CallbackRequest, OrderRequest, partner_router
 from sandbox.state import PartnerObject, new_id
 from sandbox.vin import new_vin
@@ -63,8 +63,9 @@ class Release(BaseModel):
 
 
 def _public(reservation: Reservation) -> ReservationPublic:
-    return ReservationPublic(reservation_id=reservation.id, **reservation.model_dump(
-        include={"order_ref", "status", "vin", "warehouse"}))
+    return ReservationPublic(
+        reservation_id=reservation.id, **reservation.model_dump(include={"order_ref", "status", "vin", "warehouse"})
+    )
 
 
 def _allocate(reservation: Reservation) -> None:
@@ -76,10 +77,13 @@ async def reserve(
     body: ReservationCreate, state: StateDep, dispatcher: DispatcherDep, _key: IdempotencyKey
 ) -> ReservationPublic:
     """Reserve a VIN at a warehouse now, or backorder it (inventory.allocated comes later)."""
-    reservation = state.add(Reservation(
-        id=new_id("res"), status="backordered",
-        **body.model_dump(include={"order_ref", "model", "trim", "colour", "callback_url"}),
-    ))
+    reservation = state.add(
+        Reservation(
+            id=new_id("res"),
+            status="backordered",
+            **body.model_dump(include={"order_ref", "model", "trim", "colour", "callback_url"}),
+        )
+    )
     if state.has(body.order_ref, Scenario.NO_STOCK):
         dispatcher.spawn(_allocate_later(dispatcher, reservation))
     else:
@@ -94,8 +98,11 @@ async def _allocate_later(dispatcher: CallbackDispatcher, reservation: Reservati
             return
         _allocate(reservation)
     await dispatcher.emit(
-        url=reservation.callback_url, order_ref=reservation.order_ref, reference=reservation.id,
-        type=PartnerEventType.VEHICLE_ALLOCATED, data={"vin": reservation.vin, "warehouse": reservation.warehouse},
+        url=reservation.callback_url,
+        order_ref=reservation.order_ref,
+        reference=reservation.id,
+        type=PartnerEventType.VEHICLE_ALLOCATED,
+        data={"vin": reservation.vin, "warehouse": reservation.warehouse},
     )
 
 
@@ -105,8 +112,9 @@ async def show(reservation_id: str, state: StateDep) -> ReservationPublic:
     return _public(state.get(Reservation, reservation_id))
 
 
-@router.post("/reservations/{reservation_id}/release", summary="Release a reservation",
-             responses={**POST_ERRORS, **NOT_FOUND})
+@router.post(
+    "/reservations/{reservation_id}/release", summary="Release a reservation", responses={**POST_ERRORS, **NOT_FOUND}
+)
 async def release(reservation_id: str, body: OrderRequest, state: StateDep, _key: IdempotencyKey) -> Release:
     """Give the VIN back to the OEM (a pending backorder is dropped)."""
     reservation = state.get(Reservation, reservation_id, order_ref=body.order_ref)

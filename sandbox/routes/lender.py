@@ -9,11 +9,11 @@ from fastapi import Response
 from pydantic import BaseModel, Field
 
 from carbuy.contract.events import PartnerEventType
+from carbuy.contract.scenarios import Scenario
 from sandbox.callbacks import CallbackDispatcher
 from sandbox.deps import DispatcherDep, StateDep
 from sandbox.errors import NOT_FOUND, POST_ERRORS, REFUSED, Refused
 from sandbox.routing import IdempotencyKey
-from sandbox.scenarios import Scenario
 from sandbox.schemas import CallbackRequest, OrderRequest, partner_router
 from sandbox.settlements import DisbursementRecord, PrincipalReturn, lines_of, to_csv
 from sandbox.state import PartnerObject, new_id
@@ -91,12 +91,18 @@ class LoanCancellation(BaseModel):
 
 
 def _public(app: LoanApplication) -> LoanApplicationPublic:
-    return LoanApplicationPublic(application_id=app.id, **app.model_dump(include={
-        "order_ref", "status", "principal_fen", "annual_rate_bp", "disbursed_fen"}))
+    return LoanApplicationPublic(
+        application_id=app.id,
+        **app.model_dump(include={"order_ref", "status", "principal_fen", "annual_rate_bp", "disbursed_fen"}),
+    )
 
 
-@router.post("/applications", status_code=201, summary="Apply for a loan (decision by callback)",
-             responses={**POST_ERRORS, **REFUSED})
+@router.post(
+    "/applications",
+    status_code=201,
+    summary="Apply for a loan (decision by callback)",
+    responses={**POST_ERRORS, **REFUSED},
+)
 async def apply(
     body: LoanApplicationCreate, state: StateDep, dispatcher: DispatcherDep, _key: IdempotencyKey
 ) -> LoanApplicationPublic:
@@ -108,10 +114,15 @@ async def apply(
         raise Refused("down_payment_too_low", "the down payment must be at least 15% of the price")
     if body.term_months not in TERMS:
         raise Refused("term_out_of_range", "the term must be 12 to 60 months")
-    app = state.add(LoanApplication(
-        id=new_id("loan"), order_ref=body.order_ref, status="submitted", callback_url=body.callback_url,
-        **body.model_dump(include={"vehicle_price_fen", "down_payment_fen", "term_months"}),
-    ))
+    app = state.add(
+        LoanApplication(
+            id=new_id("loan"),
+            order_ref=body.order_ref,
+            status="submitted",
+            callback_url=body.callback_url,
+            **body.model_dump(include={"vehicle_price_fen", "down_payment_fen", "term_months"}),
+        )
+    )
     dispatcher.spawn(_decide(dispatcher, app))
     return _public(app)
 
@@ -125,9 +136,14 @@ async def _decide(dispatcher: CallbackDispatcher, app: LoanApplication) -> None:
                 return
             app.status = "documents_required"
         # the decision waits for the documents (POST .../documents)
-        await dispatcher.emit(url=app.callback_url, order_ref=app.order_ref, reference=app.id,
-                              type=PartnerEventType.LOAN_DOCUMENTS_REQUIRED, data={"documents": "proof_of_income"},
-                              deliver=not state.has(app.order_ref, Scenario.LENDER_SILENT))
+        await dispatcher.emit(
+            url=app.callback_url,
+            order_ref=app.order_ref,
+            reference=app.id,
+            type=PartnerEventType.LOAN_DOCUMENTS_REQUIRED,
+            data={"documents": "proof_of_income"},
+            deliver=not state.has(app.order_ref, Scenario.LENDER_SILENT),
+        )
         return
     await _announce(dispatcher, app)
 
@@ -146,14 +162,21 @@ async def _announce(dispatcher: CallbackDispatcher, app: LoanApplication) -> Non
             app.principal_fen = app.vehicle_price_fen - app.down_payment_fen
             app.annual_rate_bp = ANNUAL_RATE_BP
     if denied:
-        await dispatcher.emit(url=app.callback_url, order_ref=app.order_ref, reference=app.id,
-                              type=PartnerEventType.LOAN_DENIED, data={"reason": "credit score below threshold"},
-                              deliver=send)
+        await dispatcher.emit(
+            url=app.callback_url,
+            order_ref=app.order_ref,
+            reference=app.id,
+            type=PartnerEventType.LOAN_DENIED,
+            data={"reason": "credit score below threshold"},
+            deliver=send,
+        )
         return
     await dispatcher.emit(
-        url=app.callback_url, order_ref=app.order_ref, reference=app.id, type=PartnerEventType.LOAN_APPROVED,
-        data={"principal_fen": app.principal_fen, "annual_rate_bp": app.annual_rate_bp,
-              "term_months": app.term_months},
+        url=app.callback_url,
+        order_ref=app.order_ref,
+        reference=app.id,
+        type=PartnerEventType.LOAN_APPROVED,
+        data={"principal_fen": app.principal_fen, "annual_rate_bp": app.annual_rate_bp, "term_months": app.term_months},
         deliver=send,
     )
 
@@ -163,8 +186,11 @@ async def _decide_with_documents(dispatcher: CallbackDispatcher, app: LoanApplic
     await _announce(dispatcher, app)
 
 
-@router.post("/applications/{application_id}/documents", summary="Send the documents asked for",
-             responses={**POST_ERRORS, **NOT_FOUND, **REFUSED})
+@router.post(
+    "/applications/{application_id}/documents",
+    summary="Send the documents asked for",
+    responses={**POST_ERRORS, **NOT_FOUND, **REFUSED},
+)
 async def documents(
     application_id: str, body: DocumentsUpload, state: StateDep, dispatcher: DispatcherDep, _key: IdempotencyKey
 ) -> LoanApplicationPublic:
@@ -184,8 +210,12 @@ async def show(application_id: str, state: StateDep) -> LoanApplicationPublic:
     return _public(state.get(LoanApplication, application_id))
 
 
-@router.post("/applications/{application_id}/disbursements", status_code=201, summary="Disburse the principal",
-             responses={**POST_ERRORS, **NOT_FOUND, **REFUSED})
+@router.post(
+    "/applications/{application_id}/disbursements",
+    status_code=201,
+    summary="Disburse the principal",
+    responses={**POST_ERRORS, **NOT_FOUND, **REFUSED},
+)
 async def disburse(
     application_id: str, body: DisbursementCreate, state: StateDep, _key: IdempotencyKey
 ) -> Disbursement:
@@ -197,26 +227,40 @@ async def disburse(
         raise Refused("amount_exceeds_principal", "more than the approved principal")
     app.disbursed_fen += body.amount_fen
     app.status = "disbursed"
-    made = state.add(DisbursementRecord(id=new_id("disb"), order_ref=app.order_ref, application_id=app.id,
-                                        amount_fen=body.amount_fen))
+    made = state.add(
+        DisbursementRecord(
+            id=new_id("disb"), order_ref=app.order_ref, application_id=app.id, amount_fen=body.amount_fen
+        )
+    )
     return Disbursement(disbursement_id=made.id, application_id=app.id, amount_fen=body.amount_fen)
 
 
-@router.post("/applications/{application_id}/cancel", summary="Withdraw an application",
-             responses={**POST_ERRORS, **NOT_FOUND})
+@router.post(
+    "/applications/{application_id}/cancel", summary="Withdraw an application", responses={**POST_ERRORS, **NOT_FOUND}
+)
 async def cancel(application_id: str, body: OrderRequest, state: StateDep, _key: IdempotencyKey) -> LoanCancellation:
     """Withdraw the application; a disbursed principal goes back to the lender."""
     app = state.get(LoanApplication, application_id, order_ref=body.order_ref)
     returned, app.disbursed_fen, app.status = app.disbursed_fen, 0, "cancelled"
     if returned:
-        state.add(PrincipalReturn(id=new_id("ret"), order_ref=app.order_ref, application_id=app.id,
-                                  amount_fen=returned))
+        state.add(
+            PrincipalReturn(id=new_id("ret"), order_ref=app.order_ref, application_id=app.id, amount_fen=returned)
+        )
     return LoanCancellation(application_id=app.id, cancelled=True, principal_returned_fen=returned)
 
 
-@router.get("/settlements/{day}.csv", summary="The settlement file of a day", response_class=Response,
-            responses={200: {"content": {"text/csv": {}}, "description": "day,type,reference,application_id,"
-                             "order_ref,amount_fen,occurred_at: every disbursement and return of the day"}})
+@router.get(
+    "/settlements/{day}.csv",
+    summary="The settlement file of a day",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"text/csv": {}},
+            "description": "day,type,reference,application_id,"
+            "order_ref,amount_fen,occurred_at: every disbursement and return of the day",
+        }
+    },
+)
 async def settlement_file(day: date, state: StateDep) -> Response:
     """Every disbursement and principal return booked on this Asia/Shanghai day (an empty day: the header)."""
     return Response("".join(to_csv(lines_of(state, day))), media_type="text/csv")

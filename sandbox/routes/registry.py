@@ -8,11 +8,11 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from carbuy.contract.events import PartnerEventType
+from carbuy.contract.scenarios import Scenario
 from sandbox.callbacks import CallbackDispatcher
 from sandbox.deps import DispatcherDep, StateDep
 from sandbox.errors import NOT_FOUND, POST_ERRORS
 from sandbox.routing import IdempotencyKey
-from sandbox.scenarios import Scenario
 from sandbox.schemas import CallbackRequest, partner_router
 from sandbox.state import PartnerObject, new_id
 
@@ -60,8 +60,10 @@ class RegistrationPublic(BaseModel):
 
 
 def _public(registration: Registration) -> RegistrationPublic:
-    return RegistrationPublic(application_id=registration.id, **registration.model_dump(
-        include={"order_ref", "status", "plate", "rejection_reason"}))
+    return RegistrationPublic(
+        application_id=registration.id,
+        **registration.model_dump(include={"order_ref", "status", "plate", "rejection_reason"}),
+    )
 
 
 def new_plate(city: str) -> str:
@@ -70,17 +72,23 @@ def new_plate(city: str) -> str:
     return f"{PLATE_PREFIX.get(city.strip().lower(), DEFAULT_PLATE_PREFIX)}{NEV_PLATE_MARK}{serial}"
 
 
-@router.post("/applications", status_code=201, summary="Submit a registration (plate by callback)",
-             responses=POST_ERRORS)
+@router.post(
+    "/applications", status_code=201, summary="Submit a registration (plate by callback)", responses=POST_ERRORS
+)
 async def submit(
     body: RegistrationCreate, state: StateDep, dispatcher: DispatcherDep, _key: IdempotencyKey
 ) -> RegistrationPublic:
     """File the registration; registration.plate_issued or registration.rejected comes back later."""
     reject = not state.of_order(Registration, body.order_ref) and state.has(
-        body.order_ref, Scenario.REGISTRATION_REJECTED)
-    registration = state.add(Registration(
-        id=new_id("reg"), status="submitted", **body.model_dump(include={"order_ref", "vin", "city", "callback_url"})
-    ))
+        body.order_ref, Scenario.REGISTRATION_REJECTED
+    )
+    registration = state.add(
+        Registration(
+            id=new_id("reg"),
+            status="submitted",
+            **body.model_dump(include={"order_ref", "vin", "city", "callback_url"}),
+        )
+    )
     dispatcher.spawn(_decide(dispatcher, registration, reject=reject))
     return _public(registration)
 
@@ -93,13 +101,21 @@ async def _decide(dispatcher: CallbackDispatcher, registration: Registration, *,
         else:
             registration.status, registration.plate = "plate_issued", new_plate(registration.city)
     if reject:
-        await dispatcher.emit(url=registration.callback_url, order_ref=registration.order_ref,
-                              reference=registration.id, type=PartnerEventType.REGISTRATION_REJECTED,
-                              data={"reason": REJECTION_REASON})
+        await dispatcher.emit(
+            url=registration.callback_url,
+            order_ref=registration.order_ref,
+            reference=registration.id,
+            type=PartnerEventType.REGISTRATION_REJECTED,
+            data={"reason": REJECTION_REASON},
+        )
     else:
-        await dispatcher.emit(url=registration.callback_url, order_ref=registration.order_ref,
-                              reference=registration.id, type=PartnerEventType.PLATE_ISSUED,
-                              data={"plate": registration.plate})
+        await dispatcher.emit(
+            url=registration.callback_url,
+            order_ref=registration.order_ref,
+            reference=registration.id,
+            type=PartnerEventType.PLATE_ISSUED,
+            data={"plate": registration.plate},
+        )
 
 
 @router.get("/applications/{application_id}", summary="Show a registration", responses=NOT_FOUND)

@@ -50,8 +50,9 @@ class BookingPublic(BaseModel):
 
 
 def _public(booking: Booking) -> BookingPublic:
-    return BookingPublic(booking_id=booking.id, **booking.model_dump(
-        include={"order_ref", "store_id", "status", "due_at"}))
+    return BookingPublic(
+        booking_id=booking.id, **booking.model_dump(include={"order_ref", "store_id", "status", "due_at"})
+    )
 
 
 def store_near(city: str) -> str:
@@ -59,16 +60,17 @@ def store_near(city: str) -> str:
     return f"store-{city.strip().lower()}-{int(hashlib.sha256(city.encode()).hexdigest(), 16) % 90 + 10}"
 
 
-@router.post("/bookings", status_code=201, summary="Book a first service (done by callback)",
-             responses=POST_ERRORS)
-async def book(
-    body: BookingCreate, state: StateDep, dispatcher: DispatcherDep, _key: IdempotencyKey
-) -> BookingPublic:
+@router.post("/bookings", status_code=201, summary="Book a first service (done by callback)", responses=POST_ERRORS)
+async def book(body: BookingCreate, state: StateDep, dispatcher: DispatcherDep, _key: IdempotencyKey) -> BookingPublic:
     """Book the service; service.completed comes back at due_at (or after the delay if it has passed)."""
-    booking = state.add(Booking(
-        id=new_id("bkg"), status="booked", store_id=store_near(body.city),
-        **body.model_dump(include={"order_ref", "vin", "due_at", "callback_url"}),
-    ))
+    booking = state.add(
+        Booking(
+            id=new_id("bkg"),
+            status="booked",
+            store_id=store_near(body.city),
+            **body.model_dump(include={"order_ref", "vin", "due_at", "callback_url"}),
+        )
+    )
     dispatcher.spawn(_serve(dispatcher, booking))
     return _public(booking)
 
@@ -77,8 +79,13 @@ async def _serve(dispatcher: CallbackDispatcher, booking: Booking) -> None:
     await dispatcher.pause_until(booking.due_at)
     async with dispatcher.state.lock:
         booking.status = "completed"
-    await dispatcher.emit(url=booking.callback_url, order_ref=booking.order_ref, reference=booking.id,
-                          type=PartnerEventType.SERVICE_COMPLETED, data={"store_id": booking.store_id})
+    await dispatcher.emit(
+        url=booking.callback_url,
+        order_ref=booking.order_ref,
+        reference=booking.id,
+        type=PartnerEventType.SERVICE_COMPLETED,
+        data={"store_id": booking.store_id},
+    )
 
 
 @router.get("/bookings/{booking_id}", summary="Show a booking", responses=NOT_FOUND)

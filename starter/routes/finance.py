@@ -40,25 +40,35 @@ class ReconciliationStarted(BaseModel):
     csv_url: str
 
 
-@router.post("/reconciliations", status_code=status.HTTP_202_ACCEPTED,
-             responses={503: {"model": Problem, "description": "Temporal unavailable (nothing started)"}})
-async def start_reconciliation(body: ReconciliationRequest, client: ClientDep,
-                               settings: SettingsDep) -> ReconciliationStarted:
+@router.post(
+    "/reconciliations",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={503: {"model": Problem, "description": "Temporal unavailable (nothing started)"}},
+)
+async def start_reconciliation(
+    body: ReconciliationRequest, client: ClientDep, settings: SettingsDep
+) -> ReconciliationStarted:
     """Start ReconciliationWorkflow for the day (`reconcile-<day>`); a run of that day still going is reused."""
     day = body.day or day_to_reconcile(datetime.now(UTC), "yesterday")
     workflow_id = reconciliation_workflow_id(day)
     try:
         await client.start_workflow(
-            RECONCILIATION_WORKFLOW, ReconcileInput(day=day, timeout_s=settings.finance.activity_timeout_s),
-            id=workflow_id, task_queue=settings.temporal.task_queue,
+            RECONCILIATION_WORKFLOW,
+            ReconcileInput(day=day, timeout_s=settings.finance.activity_timeout_s),
+            id=workflow_id,
+            task_queue=settings.temporal.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             static_summary=f"reconciliation of {day.isoformat()}",
         )
     except RPCError as err:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal unavailable: {err.message}") from err
-    return ReconciliationStarted(workflow_id=workflow_id, day=day, report_url=f"/finance/reports/{day.isoformat()}",
-                                 csv_url=f"/finance/reports/{day.isoformat()}.csv")
+    return ReconciliationStarted(
+        workflow_id=workflow_id,
+        day=day,
+        report_url=f"/finance/reports/{day.isoformat()}",
+        csv_url=f"/finance/reports/{day.isoformat()}.csv",
+    )
 
 
 @router.get("/reports")
@@ -77,12 +87,18 @@ def _stored(engine: EngineDep, day: date) -> ReportRecord:
 
 
 # Declared before /reports/{day}: that path would also match "<day>.csv".
-@router.get("/reports/{day}.csv", response_class=Response, responses={
-    **NO_REPORT, 200: {"content": {"text/csv": {}}, "description": "one discrepancy per row"}})
+@router.get(
+    "/reports/{day}.csv",
+    response_class=Response,
+    responses={**NO_REPORT, 200: {"content": {"text/csv": {}}, "description": "one discrepancy per row"}},
+)
 def report_csv(day: date, engine: EngineDep) -> Response:
     """The day's discrepancies as CSV."""
-    return Response(_stored(engine, day).csv, media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="reconciliation-{day.isoformat()}.csv"'})
+    return Response(
+        _stored(engine, day).csv,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="reconciliation-{day.isoformat()}.csv"'},
+    )
 
 
 @router.get("/reports/{day}", response_class=HTMLResponse, responses=NO_REPORT)

@@ -35,9 +35,13 @@ METADATA_QUERY = "__temporal_workflow_metadata"
 router = APIRouter(prefix="/ops", tags=["ops"], dependencies=[OpsAuth], responses={**UNAUTHORIZED})
 UNAVAILABLE: Responses = {503: {"model": Problem, "description": "Temporal (or the purchase's worker) unavailable"}}
 ACTION_RESPONSES: Responses = {
-    **NOT_FOUND, **CONFLICT, **UNAVAILABLE,
-    422: {"description": "invalid body (nothing is sent to the purchase), or an action the purchase's data refuses "
-                         "(InvalidAction)"},
+    **NOT_FOUND,
+    **CONFLICT,
+    **UNAVAILABLE,
+    422: {
+        "description": "invalid body (nothing is sent to the purchase), or an action the purchase's data refuses "
+        "(InvalidAction)"
+    },
 }
 
 SearchValue = str | bool | int | float | datetime | list[str] | None
@@ -82,9 +86,11 @@ async def show(order_id: str, client: ClientDep) -> OpsPurchase:
     except Exception as err:
         await raise_for(err, order_id, client)
     return OpsPurchase(
-        workflow_id=description.id, run_id=description.run_id,
+        workflow_id=description.id,
+        run_id=description.run_id,
         execution_status=description.status.name if description.status else "UNKNOWN",
-        history_length=description.history_length, summary=await description.static_summary(),
+        history_length=description.history_length,
+        summary=await description.static_summary(),
         current_details=details,
         search_attributes={pair.key.name: pair.value for pair in description.typed_search_attributes},
         status=purchase,

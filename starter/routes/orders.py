@@ -14,10 +14,10 @@ from carbuy.contract.order import Order
 from carbuy.contract.purchase import WORKFLOW_NAME, purchase_workflow_id
 from carbuy.domain.catalogue import DEFAULT_CATALOGUE
 from carbuy.domain.money import market_date
-from carbuy.orders import OrderRejected, prepare_purchase
 from observability.metrics import order_placed
 from starter.deps import BackendAuth, ClientDep, SettingsDep
 from starter.errors import PurchaseProblem, rejected_order
+from starter.orders import OrderRejected, prepare_purchase
 from starter.schemas import UNAUTHORIZED, OrderAccepted, Problem
 
 router = APIRouter(tags=["orders"], dependencies=[BackendAuth], responses=UNAUTHORIZED)
@@ -38,13 +38,19 @@ DIGEST_MEMO = "order_digest"
 async def place_order(order: Order, response: Response, client: ClientDep, settings: SettingsDep) -> OrderAccepted:
     """Validate and price the order, then start its purchase; the same order again returns the same purchase."""
     try:
-        input = prepare_purchase(order, catalogue=DEFAULT_CATALOGUE, policy=settings.purchase.policy(),
-                                 digest_key=settings.api.order_digest_key, on=market_date(datetime.now(UTC)))
+        input = prepare_purchase(
+            order,
+            catalogue=DEFAULT_CATALOGUE,
+            policy=settings.purchase.policy(),
+            digest_key=settings.api.order_digest_key,
+            on=market_date(datetime.now(UTC)),
+        )
     except OrderRejected as err:
         raise rejected_order(err) from None
     workflow_id = purchase_workflow_id(order.order_id)
-    accepted = OrderAccepted(purchase_id=workflow_id, order_id=order.order_id, created=True,
-                             status_url=f"/purchases/{order.order_id}")
+    accepted = OrderAccepted(
+        purchase_id=workflow_id, order_id=order.order_id, created=True, status_url=f"/purchases/{order.order_id}"
+    )
     try:
         await client.start_workflow(
             WORKFLOW_NAME,
@@ -61,8 +67,9 @@ async def place_order(order: Order, response: Response, client: ClientDep, setti
     except WorkflowAlreadyStartedError:
         description = await client.get_workflow_handle(workflow_id).describe()
         if await description.memo_value(DIGEST_MEMO, default=None) != input.order_digest:
-            raise PurchaseProblem(status.HTTP_409_CONFLICT,
-                                  f"order id {order.order_id!r} was already used for a different order") from None
+            raise PurchaseProblem(
+                status.HTTP_409_CONFLICT, f"order id {order.order_id!r} was already used for a different order"
+            ) from None
         response.status_code = status.HTTP_200_OK
         return accepted.model_copy(update={"created": False})
     except RPCError as err:

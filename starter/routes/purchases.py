@@ -27,10 +27,12 @@ from starter.deps import BackendAuth, ClientDep
 from starter.errors import execute_update, raise_for
 from starter.schemas import CONFLICT, NOT_FOUND, UNAUTHORIZED, Responses
 
-router = APIRouter(prefix="/purchases", tags=["purchases"], dependencies=[BackendAuth],
-                   responses={**UNAUTHORIZED, **NOT_FOUND})
+router = APIRouter(
+    prefix="/purchases", tags=["purchases"], dependencies=[BackendAuth], responses={**UNAUTHORIZED, **NOT_FOUND}
+)
 ACTION_RESPONSES: Responses = {
-    **CONFLICT, 422: {"description": "invalid action body, or an action the purchase cannot take"},
+    **CONFLICT,
+    422: {"description": "invalid action body, or an action the purchase cannot take"},
 }
 
 
@@ -48,8 +50,9 @@ async def _status(handle: WorkflowHandle[Any, PurchaseResult]) -> PurchaseStatus
     """An open purchase answers from the worker's cache; the server refuses the query of a closed one, whose final
     status is in its result, instead of having a worker replay its whole history."""
     try:
-        status: PurchaseStatus = await handle.query(Query.STATUS.value, result_type=PurchaseStatus,
-                                                    reject_condition=QueryRejectCondition.NOT_OPEN)
+        status: PurchaseStatus = await handle.query(
+            Query.STATUS.value, result_type=PurchaseStatus, reject_condition=QueryRejectCondition.NOT_OPEN
+        )
         return status
     except WorkflowQueryRejectedError:
         final = await _final_status(handle)

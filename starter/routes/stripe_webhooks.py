@@ -10,8 +10,8 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from carbuy.contract.purchase import Signal, purchase_workflow_id
+from carbuy.runtime.stripe_webhooks import SIGNATURE_HEADER, BadWebhook, StripeEvent, verify_event
 from carbuy.store.processor_events import ProcessorEventRecordCreate, ProcessorEventStore
-from carbuy.stripe_webhooks import SIGNATURE_HEADER, BadWebhook, StripeEvent, verify_event
 from starter.deps import ClientDep, EngineDep, SettingsDep
 from starter.schemas import Problem
 
@@ -61,8 +61,13 @@ async def stripe_webhook(
 
 def _record(event: StripeEvent, order_ref: str | None) -> ProcessorEventRecordCreate:
     return ProcessorEventRecordCreate(
-        event_id=event.event_id, type=event.type, object_id=event.object_id, order_ref=order_ref,
-        amount_fen=event.amount_fen, created_at=event.created_at, payload=event.payload,
+        event_id=event.event_id,
+        type=event.type,
+        object_id=event.object_id,
+        order_ref=order_ref,
+        amount_fen=event.amount_fen,
+        created_at=event.created_at,
+        payload=event.payload,
     )
 
 
@@ -72,8 +77,13 @@ async def _signal(client: Client, purchase_id: str, event: StripeEvent) -> None:
         await client.get_workflow_handle(purchase_id).signal(Signal.PROCESSOR_EVENT.value, event.processor_event())
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
-            log.info("processor event %s (%s): purchase %s not found or closed: %s", event.event_id, event.type,
-                     purchase_id, err.message)
+            log.info(
+                "processor event %s (%s): purchase %s not found or closed: %s",
+                event.event_id,
+                event.type,
+                purchase_id,
+                err.message,
+            )
             return
         # Left undelivered: the processor redelivers on a 5xx and the redelivery signals again.
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal unavailable: {err.message}") from err

@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from carbuy.contract.events import PartnerCallback
 from carbuy.contract.purchase import Signal, purchase_workflow_id
-from carbuy.signing import SIGNATURE_HEADER, SignatureError, verify
+from carbuy.runtime.signing import SIGNATURE_HEADER, SignatureError, verify
 from starter.deps import ClientDep, SettingsDep
 from starter.errors import raise_for
 from starter.schemas import NOT_FOUND, CallbackReceived, Problem

@@ -11,7 +11,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.battery import BatteryActivities
 from carbuy.contract.activities import BatteryContractRef, CreateBatteryContractInput
 from carbuy.contract.purchase import ErrorType
-from carbuy.settings import Settings
+from carbuy.runtime.settings import Settings
 from tests.fixtures.sandbox import SandboxControl
 
 
@@ -23,8 +23,13 @@ async def battery(sandbox_settings: Settings) -> AsyncIterator[BatteryActivities
 
 
 def contract_input(order_ref: str) -> CreateBatteryContractInput:
-    return CreateBatteryContractInput(key=f"{order_ref}-battery", order_ref=order_ref, customer_name="Han Meimei",
-                                      model="aion-ut-super", monthly_rent_fen=59_900)
+    return CreateBatteryContractInput(
+        key=f"{order_ref}-battery",
+        order_ref=order_ref,
+        customer_name="Han Meimei",
+        model="aion-ut-super",
+        monthly_rent_fen=59_900,
+    )
 
 
 def ref(order_ref: str, step: str, contract_id: str, vin: str | None = None) -> BatteryContractRef:
@@ -38,8 +43,9 @@ async def test_a_battery_lease_is_signed_then_activated_at_handover(
     env = ActivityEnvironment()
 
     signed = await env.run(battery.create_battery_contract, contract_input(order_ref))
-    active = await env.run(battery.activate_battery_contract,
-                           ref(order_ref, "activate", signed.contract_id, vin="LMGAE1U50TG000001"))
+    active = await env.run(
+        battery.activate_battery_contract, ref(order_ref, "activate", signed.contract_id, vin="LMGAE1U50TG000001")
+    )
 
     assert signed.status == "signed"
     assert (active.contract_id, active.status) == (signed.contract_id, "active")

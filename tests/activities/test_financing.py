@@ -17,7 +17,7 @@ from carbuy.contract.activities import (
 )
 from carbuy.contract.events import PartnerEventType as Event
 from carbuy.contract.purchase import ErrorType
-from carbuy.settings import DatabaseSettings, Settings
+from carbuy.runtime.settings import DatabaseSettings, Settings
 from tests.fixtures.sandbox import CallbackSink, SandboxControl
 
 PRICE_FEN = 8_990_000
@@ -33,8 +33,13 @@ async def lender(sandbox_settings: Settings, db_url: str) -> AsyncIterator[Finan
 
 def application(order_ref: str, *, down_payment_fen: int = 1_800_000, term_months: int = 36) -> ApplyForLoanInput:
     return ApplyForLoanInput(
-        key=f"{order_ref}-loan", order_ref=order_ref, applicant_name="Li Lei", applicant_id_number="11010519491231002X",
-        vehicle_price_fen=PRICE_FEN, down_payment_fen=down_payment_fen, term_months=term_months,
+        key=f"{order_ref}-loan",
+        order_ref=order_ref,
+        applicant_name="Li Lei",
+        applicant_id_number="11010519491231002X",
+        vehicle_price_fen=PRICE_FEN,
+        down_payment_fen=down_payment_fen,
+        term_months=term_months,
     )
 
 
@@ -46,14 +51,23 @@ async def test_an_approved_loan_is_disbursed_and_cancelling_returns_the_principa
 
     filed = await env.run(lender.apply_for_loan, application(order_ref))
     [decision] = await callback_sink.wait_for(order_ref, count=1)
-    disbursed = await env.run(lender.disburse_loan, DisburseLoanInput(
-        key=f"{order_ref}-disburse", order_ref=order_ref, application_id=filed.application_id, amount_fen=7_190_000))
-    cancelled = await env.run(lender.cancel_loan, CancelLoanInput(
-        key=f"{order_ref}-cancel", order_ref=order_ref, application_id=filed.application_id))
+    disbursed = await env.run(
+        lender.disburse_loan,
+        DisburseLoanInput(
+            key=f"{order_ref}-disburse", order_ref=order_ref, application_id=filed.application_id, amount_fen=7_190_000
+        ),
+    )
+    cancelled = await env.run(
+        lender.cancel_loan,
+        CancelLoanInput(key=f"{order_ref}-cancel", order_ref=order_ref, application_id=filed.application_id),
+    )
 
     assert filed.status == "submitted"
-    assert (decision.type, decision.institution, decision.reference) == (Event.LOAN_APPROVED, "lender",
-                                                                         filed.application_id)
+    assert (decision.type, decision.institution, decision.reference) == (
+        Event.LOAN_APPROVED,
+        "lender",
+        filed.application_id,
+    )
     assert decision.data == {"principal_fen": 7_190_000, "annual_rate_bp": 350, "term_months": 36}
     assert disbursed.amount_fen == 7_190_000 and disbursed.disbursement_id
     assert (cancelled.cancelled, cancelled.principal_returned_fen) == (True, 7_190_000)
@@ -83,8 +97,12 @@ async def test_a_denied_loan_comes_back_as_loan_denied_and_cannot_be_disbursed(
     filed = await env.run(lender.apply_for_loan, application(order_ref))
     [decision] = await callback_sink.wait_for(order_ref, count=1)
     with pytest.raises(ApplicationError) as refused:
-        await env.run(lender.disburse_loan, DisburseLoanInput(
-            key=f"{order_ref}-disburse", order_ref=order_ref, application_id=filed.application_id, amount_fen=100))
+        await env.run(
+            lender.disburse_loan,
+            DisburseLoanInput(
+                key=f"{order_ref}-disburse", order_ref=order_ref, application_id=filed.application_id, amount_fen=100
+            ),
+        )
 
     assert decision.type == Event.LOAN_DENIED and decision.data["reason"]
     assert refused.value.type == ErrorType.PARTNER_REFUSED and refused.value.non_retryable
@@ -101,8 +119,9 @@ async def test_a_loan_needing_documents_waits_for_them_then_is_decided(
     filed = await env.run(lender.apply_for_loan, application(order_ref))
     asked = await callback_sink.wait_for(order_ref, count=1)
     assert [c.type for c in asked] == [Event.LOAN_DOCUMENTS_REQUIRED]
-    upload = SubmitLoanDocumentsInput(key=f"{order_ref}-docs", order_ref=order_ref,
-                                      application_id=filed.application_id, documents=["proof_of_income"])
+    upload = SubmitLoanDocumentsInput(
+        key=f"{order_ref}-docs", order_ref=order_ref, application_id=filed.application_id, documents=["proof_of_income"]
+    )
     sent = await env.run(lender.submit_loan_documents, upload)
     again = await env.run(lender.submit_loan_documents, upload)  # a retry under the same key changes nothing
 
@@ -137,9 +156,15 @@ async def test_disbursing_more_than_the_principal_is_refused(
     await callback_sink.wait_for(order_ref, count=1)
 
     with pytest.raises(ApplicationError) as refused:
-        await env.run(lender.disburse_loan, DisburseLoanInput(
-            key=f"{order_ref}-disburse", order_ref=order_ref, application_id=filed.application_id,
-            amount_fen=PRICE_FEN))
+        await env.run(
+            lender.disburse_loan,
+            DisburseLoanInput(
+                key=f"{order_ref}-disburse",
+                order_ref=order_ref,
+                application_id=filed.application_id,
+                amount_fen=PRICE_FEN,
+            ),
+        )
 
     assert refused.value.details[0]["type"] == "amount_exceeds_principal"
 

@@ -11,7 +11,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.insurance import InsuranceActivities
 from carbuy.contract.activities import BindPolicyInput, CancelPolicyInput
 from carbuy.contract.purchase import ErrorType
-from carbuy.settings import Settings
+from carbuy.runtime.settings import Settings
 from tests.fixtures.sandbox import SandboxControl
 
 
@@ -23,9 +23,15 @@ async def insurer(sandbox_settings: Settings) -> AsyncIterator[InsuranceActiviti
 
 
 def bind_input(order_ref: str, *, commercial: bool = True) -> BindPolicyInput:
-    return BindPolicyInput(key=f"{order_ref}-policy", order_ref=order_ref, vin="LMGAE1U50TG000001",
-                           holder_name="Han Meimei", holder_id_number="11010519491231002X",
-                           vehicle_price_fen=8_990_000, commercial=commercial)
+    return BindPolicyInput(
+        key=f"{order_ref}-policy",
+        order_ref=order_ref,
+        vin="LMGAE1U50TG000001",
+        holder_name="Han Meimei",
+        holder_id_number="11010519491231002X",
+        vehicle_price_fen=8_990_000,
+        commercial=commercial,
+    )
 
 
 async def test_binding_with_commercial_cover_charges_both_premiums(
@@ -40,8 +46,7 @@ async def test_binding_with_commercial_cover_charges_both_premiums(
 async def test_binding_without_commercial_cover_charges_the_compulsory_premium_only(
     insurer: InsuranceActivities, sandbox: SandboxControl
 ) -> None:
-    policy = await ActivityEnvironment().run(
-        insurer.bind_policy, bind_input(sandbox.new_order_ref(), commercial=False))
+    policy = await ActivityEnvironment().run(insurer.bind_policy, bind_input(sandbox.new_order_ref(), commercial=False))
 
     assert (policy.compulsory_premium_fen, policy.commercial_premium_fen) == (95_000, 0)
 
@@ -66,12 +71,18 @@ async def test_cancelling_a_policy_refunds_the_whole_premium_once(
     env = ActivityEnvironment()
     policy = await env.run(insurer.bind_policy, bind_input(order_ref))
 
-    cancelled = await env.run(insurer.cancel_policy, CancelPolicyInput(
-        key=f"{order_ref}-cancel", order_ref=order_ref, policy_id=policy.policy_id))
-    replayed = await env.run(insurer.cancel_policy, CancelPolicyInput(
-        key=f"{order_ref}-cancel", order_ref=order_ref, policy_id=policy.policy_id))
-    cancelled_again = await env.run(insurer.cancel_policy, CancelPolicyInput(
-        key=f"{order_ref}-cancel-again", order_ref=order_ref, policy_id=policy.policy_id))
+    cancelled = await env.run(
+        insurer.cancel_policy,
+        CancelPolicyInput(key=f"{order_ref}-cancel", order_ref=order_ref, policy_id=policy.policy_id),
+    )
+    replayed = await env.run(
+        insurer.cancel_policy,
+        CancelPolicyInput(key=f"{order_ref}-cancel", order_ref=order_ref, policy_id=policy.policy_id),
+    )
+    cancelled_again = await env.run(
+        insurer.cancel_policy,
+        CancelPolicyInput(key=f"{order_ref}-cancel-again", order_ref=order_ref, policy_id=policy.policy_id),
+    )
 
     assert (cancelled.cancelled, cancelled.refunded_premium_fen) == (True, 319_750)
     assert replayed == cancelled
@@ -97,8 +108,10 @@ async def test_cancelling_an_unknown_policy_is_rejected_without_retrying(
     order_ref = sandbox.new_order_ref()
 
     with pytest.raises(Exception) as unknown:
-        await ActivityEnvironment().run(insurer.cancel_policy, CancelPolicyInput(
-            key=f"{order_ref}-cancel", order_ref=order_ref, policy_id="pol_unknown"))
+        await ActivityEnvironment().run(
+            insurer.cancel_policy,
+            CancelPolicyInput(key=f"{order_ref}-cancel", order_ref=order_ref, policy_id="pol_unknown"),
+        )
 
     assert isinstance(unknown.value, ApplicationError)
     assert unknown.value.non_retryable and unknown.value.type == ErrorType.PARTNER_REJECTED_REQUEST

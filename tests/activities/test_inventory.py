@@ -11,7 +11,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.inventory import InventoryActivities
 from carbuy.contract.activities import ReleaseVehicleInput, ReserveVehicleInput
 from carbuy.contract.events import PartnerEventType
-from carbuy.settings import Settings
+from carbuy.runtime.settings import Settings
 from sandbox.vin import check_digit
 from tests.fixtures.sandbox import CALLBACK_DELAY_S, CallbackSink, SandboxControl
 
@@ -24,8 +24,14 @@ async def inventory(sandbox_settings: Settings) -> AsyncIterator[InventoryActivi
 
 
 def reserve_input(order_ref: str, key: str = "reserve") -> ReserveVehicleInput:
-    return ReserveVehicleInput(key=f"{order_ref}-{key}", order_ref=order_ref, model="aion-ut-super",
-                               trim="standard", colour="green", mode="whole")
+    return ReserveVehicleInput(
+        key=f"{order_ref}-{key}",
+        order_ref=order_ref,
+        model="aion-ut-super",
+        trim="standard",
+        colour="green",
+        mode="whole",
+    )
 
 
 async def test_reserving_a_vehicle_returns_a_valid_vin_at_a_warehouse(
@@ -76,8 +82,10 @@ async def test_releasing_a_reservation_gives_the_vin_back(
     env = ActivityEnvironment()
     reserved = await env.run(inventory.reserve_vehicle, reserve_input(order_ref))
 
-    released = await env.run(inventory.release_vehicle, ReleaseVehicleInput(
-        key=f"{order_ref}-release", order_ref=order_ref, reservation_id=reserved.reservation_id))
+    released = await env.run(
+        inventory.release_vehicle,
+        ReleaseVehicleInput(key=f"{order_ref}-release", order_ref=order_ref, reservation_id=reserved.reservation_id),
+    )
 
     assert released.released
     [reservation] = (await sandbox.inspect(order_ref))["objects"]
@@ -92,8 +100,10 @@ async def test_releasing_a_backorder_drops_the_pending_allocation(
     env = ActivityEnvironment()
     reserved = await env.run(inventory.reserve_vehicle, reserve_input(order_ref))
 
-    await env.run(inventory.release_vehicle, ReleaseVehicleInput(
-        key=f"{order_ref}-release", order_ref=order_ref, reservation_id=reserved.reservation_id))
+    await env.run(
+        inventory.release_vehicle,
+        ReleaseVehicleInput(key=f"{order_ref}-release", order_ref=order_ref, reservation_id=reserved.reservation_id),
+    )
 
     await asyncio.sleep(CALLBACK_DELAY_S * 4)
     assert callback_sink.received(order_ref) == []

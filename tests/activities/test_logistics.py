@@ -11,7 +11,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.logistics import LogisticsActivities
 from carbuy.contract.activities import BookShipmentInput, CancelShipmentInput
 from carbuy.contract.events import PartnerEventType as Event
-from carbuy.settings import DatabaseSettings, Settings
+from carbuy.runtime.settings import DatabaseSettings, Settings
 from tests.fixtures.sandbox import CALLBACK_DELAY_S, CallbackSink, SandboxControl
 
 
@@ -24,8 +24,13 @@ async def carrier(sandbox_settings: Settings, db_url: str) -> AsyncIterator[Logi
 
 
 def booking(order_ref: str, key: str = "shipment") -> BookShipmentInput:
-    return BookShipmentInput(key=f"{order_ref}-{key}", order_ref=order_ref, vin="LMGAE1U50TG000001",
-                             warehouse="GAC-Panyu-WH1", delivery_centre="GZ-Tianhe-01")
+    return BookShipmentInput(
+        key=f"{order_ref}-{key}",
+        order_ref=order_ref,
+        vin="LMGAE1U50TG000001",
+        warehouse="GAC-Panyu-WH1",
+        delivery_centre="GZ-Tianhe-01",
+    )
 
 
 async def test_a_shipment_is_picked_up_moves_arrives_and_passes_pdi_in_that_order(
@@ -36,8 +41,12 @@ async def test_a_shipment_is_picked_up_moves_arrives_and_passes_pdi_in_that_orde
     shipment = await ActivityEnvironment().run(carrier.book_shipment, booking(order_ref))
 
     events = await callback_sink.wait_for(order_ref, until=Event.PDI_PASSED)
-    assert [e.type for e in events] == [Event.SHIPMENT_PICKED_UP, Event.SHIPMENT_IN_TRANSIT,
-                                        Event.SHIPMENT_ARRIVED, Event.PDI_PASSED]
+    assert [e.type for e in events] == [
+        Event.SHIPMENT_PICKED_UP,
+        Event.SHIPMENT_IN_TRANSIT,
+        Event.SHIPMENT_ARRIVED,
+        Event.PDI_PASSED,
+    ]
     assert {e.reference for e in events} == {shipment.shipment_id}
     assert [e.institution for e in events] == ["carrier", "carrier", "carrier", "delivery_centre"]
     assert events[1].data["location"] and str(events[1].data["video_url"]).startswith("https://")
@@ -73,8 +82,12 @@ async def test_a_car_damaged_in_transit_is_reported_instead_of_arriving_and_the_
 
     assert [e.type for e in damaged] == [Event.SHIPMENT_PICKED_UP, Event.SHIPMENT_IN_TRANSIT, Event.SHIPMENT_DAMAGED]
     assert damaged[-1].data["reason"]
-    assert [e.type for e in events[3:]] == [Event.SHIPMENT_PICKED_UP, Event.SHIPMENT_IN_TRANSIT,
-                                            Event.SHIPMENT_ARRIVED, Event.PDI_PASSED]
+    assert [e.type for e in events[3:]] == [
+        Event.SHIPMENT_PICKED_UP,
+        Event.SHIPMENT_IN_TRANSIT,
+        Event.SHIPMENT_ARRIVED,
+        Event.PDI_PASSED,
+    ]
 
 
 async def test_a_failed_pdi_follows_the_arrival(
@@ -98,8 +111,10 @@ async def test_cancelling_before_pick_up_is_free_and_stops_the_events(
     env = ActivityEnvironment()
     try:
         shipment = await env.run(carrier.book_shipment, booking(order_ref))
-        cancelled = await env.run(carrier.cancel_shipment, CancelShipmentInput(
-            key=f"{order_ref}-cancel", order_ref=order_ref, shipment_id=shipment.shipment_id))
+        cancelled = await env.run(
+            carrier.cancel_shipment,
+            CancelShipmentInput(key=f"{order_ref}-cancel", order_ref=order_ref, shipment_id=shipment.shipment_id),
+        )
     finally:
         await sandbox.configure(callback_delay_s=CALLBACK_DELAY_S)
 
@@ -116,7 +131,9 @@ async def test_cancelling_after_pick_up_costs_the_carriers_fee(
     shipment = await env.run(carrier.book_shipment, booking(order_ref))
     await callback_sink.wait_for(order_ref, until=Event.SHIPMENT_PICKED_UP)
 
-    cancelled = await env.run(carrier.cancel_shipment, CancelShipmentInput(
-        key=f"{order_ref}-cancel", order_ref=order_ref, shipment_id=shipment.shipment_id))
+    cancelled = await env.run(
+        carrier.cancel_shipment,
+        CancelShipmentInput(key=f"{order_ref}-cancel", order_ref=order_ref, shipment_id=shipment.shipment_id),
+    )
 
     assert (cancelled.cancelled, cancelled.fee_fen) == (True, 20_000)

@@ -15,7 +15,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.notifications import TEMPLATE_ERROR, NotificationActivities, NotificationRenderer, OpsAddress, cny
 from carbuy.contract.activities import SendNotificationInput
-from carbuy.settings import DatabaseSettings
+from carbuy.runtime.settings import DatabaseSettings
 from carbuy.store.db import make_engine, migrate
 from carbuy.store.outbox import OutboxStore
 
@@ -23,8 +23,12 @@ Context = dict[str, str | int | None]
 
 CONTEXTS: dict[str, Context] = {
     "deposit_received": {"amount_fen": 10_000, "model": "GAC Aion UT super", "lock_by": "2026-11-18"},
-    "order_locked": {"model": "GAC Aion UT super", "trim": "long-range", "colour": "jade green",
-                     "delivery_centre": "GZ-Tianhe-01"},
+    "order_locked": {
+        "model": "GAC Aion UT super",
+        "trim": "long-range",
+        "colour": "jade green",
+        "delivery_centre": "GZ-Tianhe-01",
+    },
     "vehicle_allocated": {"model": "GAC Aion UT super", "vin": "LMGAE1U50TG000001"},
     "vehicle_arrived": {"delivery_centre": "GZ-Tianhe-01", "balance_fen": 8_737_288, "pay_by": "2026-12-05"},
     "plate_issued": {"plate": "粤AD12345"},
@@ -35,11 +39,20 @@ CONTEXTS: dict[str, Context] = {
     "loan_denied": {"reason": "credit score below threshold", "switch_by": "2026-11-23 09:30 UTC"},
     "loan_documents_required": {"documents": "proof_of_income", "upload_by": "2026-11-23 09:30 UTC"},
     "vehicle_reallocated": {"model": "GAC Aion UT super", "reason": "vehicle damaged in transit: dented front door"},
-    "purchase_delayed": {"model": "GAC Aion UT super", "waiting_for": "the lender's decision",
-                         "since": "2026-11-20 09:30 UTC"},
-    "ops_attention": {"order_id": "ORD-7", "workflow_id": "purchase-ORD-7", "stage": "financing",
-                      "why": "SLA breached: waiting for the lender's decision", "since": "2026-11-20 09:30 UTC",
-                      "city": "Guangzhou", "workflow_url": "http://ui.example:8233/namespaces/default/workflows/p-7"},
+    "purchase_delayed": {
+        "model": "GAC Aion UT super",
+        "waiting_for": "the lender's decision",
+        "since": "2026-11-20 09:30 UTC",
+    },
+    "ops_attention": {
+        "order_id": "ORD-7",
+        "workflow_id": "purchase-ORD-7",
+        "stage": "financing",
+        "why": "SLA breached: waiting for the lender's decision",
+        "since": "2026-11-20 09:30 UTC",
+        "city": "Guangzhou",
+        "workflow_url": "http://ui.example:8233/namespaces/default/workflows/p-7",
+    },
 }
 ORDER_REF = "ORD-7"
 OPS = OpsAddress(notify_to="ops-team@carbuy.example", ui_url="http://ui.example:8233/", namespace="default")
@@ -51,8 +64,11 @@ def shown(value: str | int | None, key: str) -> str:
 
 
 def rendered(template: str, channel: str, context: Context) -> str:
-    message = NotificationRenderer().render(template=template, channel=channel,  # type: ignore[arg-type]
-                                            context={**context, "order_ref": ORDER_REF})
+    message = NotificationRenderer().render(
+        template=template,
+        channel=channel,  # type: ignore[arg-type]
+        context={**context, "order_ref": ORDER_REF},
+    )
     return f"{message.subject or ''}\n{message.body}"
 
 
@@ -70,8 +86,11 @@ def test_every_shipped_template_has_a_test_context() -> None:
 @pytest.mark.parametrize("channel", ["sms", "email"])
 @pytest.mark.parametrize("template", sorted(CONTEXTS))
 def test_each_template_renders_its_whole_context_on_each_channel(template: str, channel: str) -> None:
-    message = NotificationRenderer().render(template=template, channel=channel,  # type: ignore[arg-type]
-                                            context={**CONTEXTS[template], "order_ref": ORDER_REF})
+    message = NotificationRenderer().render(
+        template=template,
+        channel=channel,  # type: ignore[arg-type]
+        context={**CONTEXTS[template], "order_ref": ORDER_REF},
+    )
 
     assert (message.subject is None) == (channel == "sms")
     assert "{{" not in message.body and "{%" not in message.body
@@ -104,8 +123,9 @@ def test_the_delay_message_says_what_is_late_in_plain_words_without_blame() -> N
 
 
 def test_the_ops_message_links_to_the_purchase_in_the_temporal_ui() -> None:
-    message = NotificationRenderer().render(template="ops_attention", channel="email",
-                                            context={**CONTEXTS["ops_attention"], "order_ref": ORDER_REF})
+    message = NotificationRenderer().render(
+        template="ops_attention", channel="email", context={**CONTEXTS["ops_attention"], "order_ref": ORDER_REF}
+    )
 
     assert message.subject == "Needs attention: ORD-7 at financing"
     assert f'href="{CONTEXTS["ops_attention"]["workflow_url"]}"' in message.body
@@ -114,7 +134,8 @@ def test_the_ops_message_links_to_the_purchase_in_the_temporal_ui() -> None:
 
 def test_html_e_mails_escape_what_the_context_brings() -> None:
     message = NotificationRenderer().render(
-        template="purchase_cancelled", channel="email",
+        template="purchase_cancelled",
+        channel="email",
         context={"order_ref": "o-1", "reason": "<script>alert(1)</script>", "refund_fen": 0},
     )
 
@@ -141,10 +162,17 @@ def notifications(engine: Engine) -> NotificationActivities:
 
 def message(template: str, context: Context, **fields: str) -> SendNotificationInput:
     order_ref = fields.pop("order_ref", f"ORD-{uuid.uuid4().hex[:8]}")
-    return SendNotificationInput.model_validate({
-        "key": f"purchase-{order_ref}:notify:{template}", "order_ref": order_ref, "template": template,
-        "channel": "sms", "to": "13800138000", "context": context, **fields,
-    })
+    return SendNotificationInput.model_validate(
+        {
+            "key": f"purchase-{order_ref}:notify:{template}",
+            "order_ref": order_ref,
+            "template": template,
+            "channel": "sms",
+            "to": "13800138000",
+            "context": context,
+            **fields,
+        }
+    )
 
 
 async def test_a_notification_is_written_to_the_outbox_once_even_when_the_activity_runs_twice(
@@ -158,7 +186,12 @@ async def test_a_notification_is_written_to_the_outbox_once_even_when_the_activi
     [row] = await notifications.outbox.messages_of(arrived.order_ref)
     assert first.message_id == again.message_id == f"outbox-{row.id}"
     assert (row.key, row.status, row.to, row.channel, row.template) == (
-        arrived.key, "pending", "13800138000", "sms", "vehicle_arrived")
+        arrived.key,
+        "pending",
+        "13800138000",
+        "sms",
+        "vehicle_arrived",
+    )
     assert "CNY 87,372.88" in row.body and arrived.order_ref in row.body
 
 

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import Engine
 
 from activities.notifications import NotifierClient
-from carbuy.outbox import OutboxSender
-from carbuy.settings import DatabaseSettings, OutboxSettings, Settings
+from activities.outbox import OutboxSender
+from carbuy.runtime.settings import DatabaseSettings, OutboxSettings, Settings
 from carbuy.store.db import make_engine, migrate
 from carbuy.store.outbox import OutboxMessageCreate, OutboxStore
 from tests.fixtures.sandbox import SandboxControl
@@ -29,8 +29,11 @@ FAST = OutboxSettings(poll_interval_s=0.05, batch_size=7, send_attempts=2, backo
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A migrated database of the test's own: a sender drains every pending row it can see."""
     with ExitStack() as stack:
-        url = (f"sqlite:///{tmp_path / 'carbuy.db'}" if request.param == "sqlite"
-               else stack.enter_context(postgres_schema()))
+        url = (
+            f"sqlite:///{tmp_path / 'carbuy.db'}"
+            if request.param == "sqlite"
+            else stack.enter_context(postgres_schema())
+        )
         engine = make_engine(DatabaseSettings(url=url))
         migrate(engine)
         yield engine
@@ -65,8 +68,16 @@ async def kept_by_notifier(sandbox_url: str, order_ref: str) -> list[dict[str, A
 async def write(store: OutboxStore, order_ref: str, n: int = 1, body: str = "[carbuy] hello") -> list[str]:
     keys = [f"purchase-{order_ref}:notify:{i}-{uuid.uuid4().hex[:6]}" for i in range(n)]
     for key in keys:
-        await store.enqueue(OutboxMessageCreate(key=key, order_ref=order_ref, channel="sms", to="13800138000",
-                                                template="plate_issued", body=f"{body} {key}"))
+        await store.enqueue(
+            OutboxMessageCreate(
+                key=key,
+                order_ref=order_ref,
+                channel="sms",
+                to="13800138000",
+                template="plate_issued",
+                body=f"{body} {key}",
+            )
+        )
     return keys
 
 

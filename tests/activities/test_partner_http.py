@@ -10,21 +10,33 @@ from temporalio.testing import ActivityEnvironment
 from activities.battery import BatteryActivities
 from activities.registration import RegistrationActivities
 from carbuy.contract.activities import CreateBatteryContractInput, SubmitRegistrationInput
-from carbuy.processes import free_port
-from carbuy.settings import PartnerSettings, Settings
+from carbuy.devtools.processes import free_port
+from carbuy.runtime.settings import PartnerSettings, Settings
 from tests.fixtures.sandbox import CallbackSink, SandboxControl
 
 
 def contract_input(order_ref: str) -> CreateBatteryContractInput:
-    return CreateBatteryContractInput(key=f"{order_ref}-battery", order_ref=order_ref, customer_name="Han Meimei",
-                                      model="aion-ut-super", monthly_rent_fen=59_900)
+    return CreateBatteryContractInput(
+        key=f"{order_ref}-battery",
+        order_ref=order_ref,
+        customer_name="Han Meimei",
+        model="aion-ut-super",
+        monthly_rent_fen=59_900,
+    )
 
 
 def registration_input(order_ref: str, callback_url: str = "") -> SubmitRegistrationInput:
     return SubmitRegistrationInput(
-        key=f"{order_ref}-registration", order_ref=order_ref, vin="LMGAE1U50TG000001", owner_name="Han Meimei",
-        owner_id_number="11010519491231002X", city="Guangzhou", policy_id="pol_1", purchase_tax_fen=397_788,
-        invoice_number="INV-1", callback_url=callback_url,
+        key=f"{order_ref}-registration",
+        order_ref=order_ref,
+        vin="LMGAE1U50TG000001",
+        owner_name="Han Meimei",
+        owner_id_number="11010519491231002X",
+        city="Guangzhou",
+        policy_id="pol_1",
+        purchase_tax_fen=397_788,
+        invoice_number="INV-1",
+        callback_url=callback_url,
     )
 
 
@@ -66,7 +78,8 @@ async def test_a_slow_partner_times_out_with_a_retryable_error(
     sandbox_settings: Settings, sandbox: SandboxControl
 ) -> None:
     impatient = sandbox_settings.model_copy(
-        update={"partners": sandbox_settings.partners.model_copy(update={"timeout_s": 0.1})})
+        update={"partners": sandbox_settings.partners.model_copy(update={"timeout_s": 0.1})}
+    )
     battery = BatteryActivities.from_settings(impatient)
     await sandbox.configure(latency_ms=500)
     try:

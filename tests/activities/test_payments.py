@@ -15,12 +15,12 @@ from temporalio.testing import ActivityEnvironment
 from activities.payments import REFUND_EXCEEDS_PAYMENT, PaymentActivities, StripeGateway
 from carbuy.contract.activities import ChargeInput, RefundInput
 from carbuy.contract.purchase import ErrorType
-from carbuy.processes import free_port
-from carbuy.settings import DatabaseSettings, Settings, StripeSettings
+from carbuy.devtools.processes import free_port
+from carbuy.devtools.stripe_cards import DECLINED_CARD, DECLINED_ON_CHARGE_CARD, GOOD_CARD, create_test_payment_method
+from carbuy.runtime.settings import DatabaseSettings, Settings, StripeSettings
 from carbuy.store.db import make_engine, migrate
 from carbuy.store.ledger import LedgerStore
 from carbuy.store.payment_keys import PaymentKeyCreate, PaymentKeyStore, PaymentObjectType
-from carbuy.stripe_cards import DECLINED_CARD, DECLINED_ON_CHARGE_CARD, GOOD_CARD, create_test_payment_method
 
 DEPOSIT_FEN = 10_000
 

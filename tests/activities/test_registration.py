@@ -10,7 +10,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.registration import RegistrationActivities
 from carbuy.contract.activities import SubmitRegistrationInput
 from carbuy.contract.events import PartnerEventType as Event
-from carbuy.settings import Settings
+from carbuy.runtime.settings import Settings
 from tests.fixtures.sandbox import CallbackSink, SandboxControl
 
 
@@ -23,8 +23,14 @@ async def registry(sandbox_settings: Settings) -> AsyncIterator[RegistrationActi
 
 def submission(order_ref: str, key: str = "registration", owner_name: str = "Han Meimei") -> SubmitRegistrationInput:
     return SubmitRegistrationInput(
-        key=f"{order_ref}-{key}", order_ref=order_ref, vin="LMGAE1U50TG000001", owner_name=owner_name,
-        owner_id_number="11010519491231002X", city="Guangzhou", policy_id="pol_1", purchase_tax_fen=397_788,
+        key=f"{order_ref}-{key}",
+        order_ref=order_ref,
+        vin="LMGAE1U50TG000001",
+        owner_name=owner_name,
+        owner_id_number="11010519491231002X",
+        city="Guangzhou",
+        policy_id="pol_1",
+        purchase_tax_fen=397_788,
         invoice_number="INV-1",
     )
 
@@ -38,8 +44,7 @@ async def test_a_registration_comes_back_with_a_guangzhou_plate(
 
     [issued] = await callback_sink.wait_for(order_ref, count=1)
     assert filed.status == "submitted"
-    assert (issued.type, issued.institution, issued.reference) == (Event.PLATE_ISSUED, "registry",
-                                                                   filed.application_id)
+    assert (issued.type, issued.institution, issued.reference) == (Event.PLATE_ISSUED, "registry", filed.application_id)
     plate = issued.data["plate"]
     assert isinstance(plate, str) and plate.startswith("粤AD") and len(plate) == 8
 
@@ -68,10 +73,14 @@ async def test_a_rejected_registration_gives_its_reason_and_a_fixed_resubmission
 
     first = await env.run(registry.submit_registration, submission(order_ref))
     [rejected] = await callback_sink.wait_for(order_ref, count=1)
-    second = await env.run(registry.submit_registration,
-                           submission(order_ref, key="registration-2", owner_name="Han Mei-mei"))
+    second = await env.run(
+        registry.submit_registration, submission(order_ref, key="registration-2", owner_name="Han Mei-mei")
+    )
     callbacks = await callback_sink.wait_for(order_ref, count=2)
 
     assert (rejected.type, rejected.reference, rejected.data) == (
-        Event.REGISTRATION_REJECTED, first.application_id, {"reason": "name mismatch"})
+        Event.REGISTRATION_REJECTED,
+        first.application_id,
+        {"reason": "name mismatch"},
+    )
     assert (callbacks[1].type, callbacks[1].reference) == (Event.PLATE_ISSUED, second.application_id)

@@ -12,7 +12,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.stores import StoresActivities
 from carbuy.contract.activities import BookFirstServiceInput
 from carbuy.contract.events import PartnerEventType as Event
-from carbuy.settings import Settings
+from carbuy.runtime.settings import Settings
 from tests.fixtures.sandbox import CallbackSink, SandboxControl
 
 
@@ -24,8 +24,9 @@ async def stores(sandbox_settings: Settings) -> AsyncIterator[StoresActivities]:
 
 
 def booking(order_ref: str, due_at: datetime) -> BookFirstServiceInput:
-    return BookFirstServiceInput(key=f"{order_ref}-service", order_ref=order_ref, vin="LMGAE1U50TG000001",
-                                 city="Guangzhou", due_at=due_at)
+    return BookFirstServiceInput(
+        key=f"{order_ref}-service", order_ref=order_ref, vin="LMGAE1U50TG000001", city="Guangzhou", due_at=due_at
+    )
 
 
 async def test_the_store_reports_the_service_done_at_its_due_time_not_before(
@@ -34,8 +35,9 @@ async def test_the_store_reports_the_service_done_at_its_due_time_not_before(
     order_ref = sandbox.new_order_ref()
     started = time.monotonic()
 
-    booked = await ActivityEnvironment().run(stores.book_first_service,
-                                             booking(order_ref, datetime.now(UTC) + timedelta(seconds=0.5)))
+    booked = await ActivityEnvironment().run(
+        stores.book_first_service, booking(order_ref, datetime.now(UTC) + timedelta(seconds=0.5))
+    )
 
     [done] = await callback_sink.wait_for(order_ref, count=1)
     assert time.monotonic() - started >= 0.45
@@ -48,8 +50,9 @@ async def test_a_service_already_due_is_reported_after_the_callback_delay(
 ) -> None:
     order_ref = sandbox.new_order_ref()
 
-    await ActivityEnvironment().run(stores.book_first_service,
-                                    booking(order_ref, datetime.now(UTC) - timedelta(days=1)))
+    await ActivityEnvironment().run(
+        stores.book_first_service, booking(order_ref, datetime.now(UTC) - timedelta(days=1))
+    )
 
     [done] = await callback_sink.wait_for(order_ref, count=1, timeout_s=2)
     assert done.type == Event.SERVICE_COMPLETED

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from activities.ledger import LedgerActivities
 from activities.payments import PaymentActivities, StripeGateway
-from carbuy.settings import DatabaseSettings, FinanceSettings, Settings, StripeSettings
+from carbuy.runtime.settings import DatabaseSettings, FinanceSettings, Settings, StripeSettings
 from carbuy.store.db import make_engine, migrate
 from carbuy.store.ledger import LedgerStore
 from carbuy.store.outcomes import OutcomeStore
@@ -48,8 +48,9 @@ def engine(settings: Settings) -> Iterator[Engine]:
 @pytest.fixture
 async def shop(settings: Settings, engine: Engine) -> AsyncIterator[Shop]:
     """Charges, refunds, fees and outcomes through carbuy's activities; raw money for the planted faults."""
-    payments = PaymentActivities(gateway=StripeGateway(settings.stripe), keys=PaymentKeyStore(engine),
-                                 ledger=LedgerStore(engine))
+    payments = PaymentActivities(
+        gateway=StripeGateway(settings.stripe), keys=PaymentKeyStore(engine), ledger=LedgerStore(engine)
+    )
     money = Money(settings, engine)
     yield Shop(settings, payments, LedgerActivities(LedgerStore(engine), OutcomeStore(engine)), money)
     await payments.aclose()

@@ -14,9 +14,9 @@ from activities.payments import PaymentActivities
 from carbuy.contract.activities import ChargeInput, RefundInput
 from carbuy.contract.ledger import RecordCancellationFeeInput, RecordPurchaseOutcomeInput
 from carbuy.contract.purchase import purchase_workflow_id
-from carbuy.settings import Settings
+from carbuy.devtools.stripe_cards import create_test_payment_method
+from carbuy.runtime.settings import Settings
 from carbuy.store.ledger import LedgerKind
-from carbuy.stripe_cards import create_test_payment_method
 from tests.finance.money import Money
 
 Kind = Literal["deposit", "balance"]
@@ -35,8 +35,7 @@ def key(order: str, step: str) -> str:
 class Shop:
     """One test's purchases: carbuy's own activities for what carbuy does, `money` for what a test plants."""
 
-    def __init__(self, settings: Settings, payments: PaymentActivities, ledger: LedgerActivities,
-                 money: Money) -> None:
+    def __init__(self, settings: Settings, payments: PaymentActivities, ledger: LedgerActivities, money: Money) -> None:
         self.settings = settings
         self.payments = payments
         self.ledger = ledger
@@ -49,42 +48,80 @@ class Shop:
 
     async def charge(self, order: str, kind: Kind, amount_fen: int) -> str:
         """Charge through the charge activity (first attempt's key); the PaymentIntent id."""
-        result = await ActivityEnvironment().run(self.payments.charge_payment, ChargeInput(
-            key=key(order, f"{kind}-1"), order_ref=order, kind=kind, amount_fen=amount_fen,
-            payment_method=create_test_payment_method(self.settings.stripe), description=f"carbuy {kind}"))
+        result = await ActivityEnvironment().run(
+            self.payments.charge_payment,
+            ChargeInput(
+                key=key(order, f"{kind}-1"),
+                order_ref=order,
+                kind=kind,
+                amount_fen=amount_fen,
+                payment_method=create_test_payment_method(self.settings.stripe),
+                description=f"carbuy {kind}",
+            ),
+        )
         return result.payment_intent_id
 
     async def refund(self, order: str, kind: Kind, payment_intent: str, amount_fen: int) -> str:
         """Refund through the refund activity (the undo's key); the refund id."""
-        result = await ActivityEnvironment().run(self.payments.refund_payment, RefundInput(
-            key=key(order, f"undo:refund_{kind}:{payment_intent}"), order_ref=order, kind=kind,
-            payment_intent_id=payment_intent, amount_fen=amount_fen, reason=f"refund_{kind}"))
+        result = await ActivityEnvironment().run(
+            self.payments.refund_payment,
+            RefundInput(
+                key=key(order, f"undo:refund_{kind}:{payment_intent}"),
+                order_ref=order,
+                kind=kind,
+                payment_intent_id=payment_intent,
+                amount_fen=amount_fen,
+                reason=f"refund_{kind}",
+            ),
+        )
         return result.refund_id
 
     async def keep_fee(self, order: str, payment_intent: str, amount_fen: int = FEE_FEN) -> None:
         """Record the part of the deposit kept as the cancellation fee."""
-        await ActivityEnvironment().run(self.ledger.record_cancellation_fee, RecordCancellationFeeInput(
-            key=key(order, f"fee:{payment_intent}"), order_ref=order, payment_intent_id=payment_intent,
-            amount_fen=amount_fen))
+        await ActivityEnvironment().run(
+            self.ledger.record_cancellation_fee,
+            RecordCancellationFeeInput(
+                key=key(order, f"fee:{payment_intent}"),
+                order_ref=order,
+                payment_intent_id=payment_intent,
+                amount_fen=amount_fen,
+            ),
+        )
 
     async def ended(self, order: str, state: Literal["completed", "cancelled"], **facts: Any) -> None:
         """Record the purchase's outcome."""
         values: dict[str, Any] = {
-            "locked": True, "fee_waived": False, "handed_over": False, "deposit_fen": DEPOSIT_FEN,
-            "cancellation_fee_fen": FEE_FEN, "price_fen": PRICE_FEN, "premium_fen": 0, "purchase_tax_fen": 0,
-            "plate_fee_fen": 0, "loan_principal_fen": 0, "balance_due_fen": 0, **facts}
-        await ActivityEnvironment().run(self.ledger.record_purchase_outcome, RecordPurchaseOutcomeInput(
-            key=key(order, "outcome"), order_ref=order, state=state, ended_at=datetime.now(UTC), **values))
+            "locked": True,
+            "fee_waived": False,
+            "handed_over": False,
+            "deposit_fen": DEPOSIT_FEN,
+            "cancellation_fee_fen": FEE_FEN,
+            "price_fen": PRICE_FEN,
+            "premium_fen": 0,
+            "purchase_tax_fen": 0,
+            "plate_fee_fen": 0,
+            "loan_principal_fen": 0,
+            "balance_due_fen": 0,
+            **facts,
+        }
+        await ActivityEnvironment().run(
+            self.ledger.record_purchase_outcome,
+            RecordPurchaseOutcomeInput(
+                key=key(order, "outcome"), order_ref=order, state=state, ended_at=datetime.now(UTC), **values
+            ),
+        )
 
     async def completed_loan_purchase(self) -> str:
         """Deposit and balance charged, the principal disbursed, the car handed over; the order id."""
         order = self.new_order()
         await self.charge(order, "deposit", DEPOSIT_FEN)
         await self.charge(order, "balance", BALANCE_FEN)
-        self.money.record(order, LedgerKind.LOAN_DISBURSED, PRINCIPAL_FEN, f"disb-{order}",
-                          key=key(order, "disbursement"))
-        await self.ended(order, "completed", handed_over=True, loan_principal_fen=PRINCIPAL_FEN,
-                         balance_due_fen=BALANCE_FEN)
+        self.money.record(
+            order, LedgerKind.LOAN_DISBURSED, PRINCIPAL_FEN, f"disb-{order}", key=key(order, "disbursement")
+        )
+        await self.ended(
+            order, "completed", handed_over=True, loan_principal_fen=PRINCIPAL_FEN, balance_due_fen=BALANCE_FEN
+        )
         return order
 
     async def cancelled_after_lock(self, *, fee_fen: int = FEE_FEN) -> tuple[str, str]:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from carbuy.devstack import settings_env
-from carbuy.processes import bin_path
-from carbuy.settings import Settings
+from carbuy.devtools.devstack import settings_env
+from carbuy.devtools.processes import bin_path
+from carbuy.runtime.settings import Settings
 from tests.audit.shop import DEPOSIT_FEN, Shop, key
 from tests.finance.conftest import ROOT
 
@@ -24,8 +24,15 @@ def db_url_any(tmp_path: Path) -> str:
 
 def carbuy(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **settings_env(settings), "COLUMNS": "200"}
-    return subprocess.run([bin_path("carbuy"), "audit", "money", *args], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=120, check=False)
+    return subprocess.run(
+        [bin_path("carbuy"), "audit", "money", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 async def test_audit_money_exits_1_and_shows_the_purchase_with_a_difference(settings: Settings, shop: Shop) -> None:
@@ -43,7 +50,8 @@ async def test_audit_money_exits_1_and_shows_the_purchase_with_a_difference(sett
     answer = json.loads(as_json.stdout)
     assert (answer["ok"], answer["purchases_audited"], answer["by_kind"]) == (False, 2, {"missing_in_ledger": 1})
     assert [(d["order_ref"], d["kind"], d["reference"]) for d in answer["discrepancies"]] == [
-        (order, "missing_in_ledger", unrecorded)]
+        (order, "missing_in_ledger", unrecorded)
+    ]
 
 
 async def test_audit_money_of_a_clean_order_exits_0(settings: Settings, shop: Shop) -> None:

@@ -3,10 +3,10 @@ clean, and each fault planted on purpose is reported exactly once, with its kind
 
 from __future__ import annotations
 
-from carbuy.audit.model import AuditKind as A
-from carbuy.audit.model import MoneyAudit, PurchaseMoney
-from carbuy.audit.money import audit_money
-from carbuy.settings import Settings
+from carbuy.finance.audit.model import AuditKind as A
+from carbuy.finance.audit.model import MoneyAudit, PurchaseMoney
+from carbuy.finance.audit.money import audit_money
+from carbuy.runtime.settings import Settings
 from carbuy.store.ledger import LedgerKind as K
 from tests.audit.shop import BALANCE_FEN, DEPOSIT_FEN, FEE_FEN, PRICE_FEN, PRINCIPAL_FEN, Shop, key
 
@@ -31,16 +31,38 @@ async def test_a_completed_loan_purchase_and_one_cancelled_after_lock_with_its_f
     audit = await audit_money(settings)
 
     assert found(audit) == [] and audit.ok
-    assert row(audit, completed).model_dump(include={"state", "stripe_net_fen", "ledger_net_fen", "expected_net_fen",
-                                                     "ledger_lender_fen", "expected_lender_fen", "charges"}) == {
-        "state": "completed", "stripe_net_fen": PRICE_FEN - PRINCIPAL_FEN, "ledger_net_fen": PRICE_FEN - PRINCIPAL_FEN,
-        "expected_net_fen": PRICE_FEN - PRINCIPAL_FEN, "ledger_lender_fen": PRINCIPAL_FEN,
-        "expected_lender_fen": PRINCIPAL_FEN, "charges": 2}
+    assert row(audit, completed).model_dump(
+        include={
+            "state",
+            "stripe_net_fen",
+            "ledger_net_fen",
+            "expected_net_fen",
+            "ledger_lender_fen",
+            "expected_lender_fen",
+            "charges",
+        }
+    ) == {
+        "state": "completed",
+        "stripe_net_fen": PRICE_FEN - PRINCIPAL_FEN,
+        "ledger_net_fen": PRICE_FEN - PRINCIPAL_FEN,
+        "expected_net_fen": PRICE_FEN - PRINCIPAL_FEN,
+        "ledger_lender_fen": PRINCIPAL_FEN,
+        "expected_lender_fen": PRINCIPAL_FEN,
+        "charges": 2,
+    }
     kept = row(audit, cancelled)
     assert (kept.state, kept.stripe_net_fen, kept.ledger_net_fen, kept.expected_net_fen, kept.refunds) == (
-        "cancelled", FEE_FEN, FEE_FEN, FEE_FEN, 1)
+        "cancelled",
+        FEE_FEN,
+        FEE_FEN,
+        FEE_FEN,
+        1,
+    )
     assert (audit.purchases_audited, audit.stripe_net_fen, audit.expected_net_fen) == (
-        2, PRICE_FEN - PRINCIPAL_FEN + FEE_FEN, PRICE_FEN - PRINCIPAL_FEN + FEE_FEN)
+        2,
+        PRICE_FEN - PRINCIPAL_FEN + FEE_FEN,
+        PRICE_FEN - PRINCIPAL_FEN + FEE_FEN,
+    )
 
 
 async def test_a_charge_the_ledger_never_recorded_is_missing_in_ledger(settings: Settings, shop: Shop) -> None:
@@ -51,9 +73,9 @@ async def test_a_charge_the_ledger_never_recorded_is_missing_in_ledger(settings:
     audit = await audit_money(settings)
 
     assert found(audit) == [(open_order, A.MISSING_IN_LEDGER, unrecorded)]
-    assert row(audit, open_order).model_dump(include={"state", "stripe_net_fen", "ledger_net_fen",
-                                                      "expected_net_fen"}) == {
-        "state": "open", "stripe_net_fen": DEPOSIT_FEN, "ledger_net_fen": 0, "expected_net_fen": None}
+    assert row(audit, open_order).model_dump(
+        include={"state", "stripe_net_fen", "ledger_net_fen", "expected_net_fen"}
+    ) == {"state": "open", "stripe_net_fen": DEPOSIT_FEN, "ledger_net_fen": 0, "expected_net_fen": None}
 
 
 async def test_a_ledger_row_stripe_has_no_object_for_is_missing_at_processor_and_not_an_outcome_difference(
@@ -128,4 +150,7 @@ async def test_an_audit_of_named_orders_reads_only_those(settings: Settings, sho
     assert audit.ok and {p.order_ref for p in audit.purchases} == {clean, "ORD-never-seen"}
     assert (row(audit, clean).charges, row(audit, clean).stripe_net_fen) == (2, DEPOSIT_FEN + BALANCE_FEN)
     assert row(audit, "ORD-never-seen").model_dump(include={"state", "stripe_net_fen", "ledger_rows"}) == {
-        "state": "open", "stripe_net_fen": 0, "ledger_rows": 0}
+        "state": "open",
+        "stripe_net_fen": 0,
+        "ledger_rows": 0,
+    }

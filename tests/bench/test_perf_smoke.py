@@ -18,9 +18,18 @@ pytestmark = pytest.mark.e2e
 async def test_histories_per_plan_and_a_tiny_throughput_run_measure_both_sides_with_the_same_k(
     tmp_path: Path,
 ) -> None:
-    opts = SimpleNamespace(n=2, concurrency=2, plan=FinancingPlan.LOAN_BATTERY.value, warmup=0, sequential=1,
-                           poll_s=0.5, timeout=120.0, workdir=str(tmp_path), profile_worker=None,
-                           bare_from=None)
+    opts = SimpleNamespace(
+        n=2,
+        concurrency=2,
+        plan=FinancingPlan.LOAN_BATTERY.value,
+        warmup=0,
+        sequential=1,
+        poll_s=0.5,
+        timeout=120.0,
+        workdir=str(tmp_path),
+        profile_worker=None,
+        bare_from=None,
+    )
     history = await run_history(opts, lambda _: None)
 
     plans = history["plans"]

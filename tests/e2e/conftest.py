@@ -10,10 +10,10 @@ import pytest
 import stripe
 from temporalio.client import Client
 
-from carbuy.devstack import DevStack, stack_settings
-from carbuy.processes import free_port
-from carbuy.settings import Settings
-from carbuy.temporal import connect
+from carbuy.devtools.devstack import DevStack, stack_settings
+from carbuy.devtools.processes import free_port
+from carbuy.runtime.settings import Settings
+from carbuy.runtime.temporal import connect
 from tests.e2e.stuck import StuckPurchase, stuck_on_silent_lender
 
 
@@ -36,9 +36,15 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
     state_dir = tmp_path_factory.mktemp("stack")
     temporal_port, ui_port, stripe_port = free_port(), free_port(), free_port()
     settings = stack_settings(
-        Settings(environment="test"), temporal_port=temporal_port, ui_port=ui_port, localstripe_port=stripe_port,
-        api_port=free_port(), sandbox_port=free_port(), state_dir=state_dir,
-        time_scale=12 / (90 * 86_400), deadline_floor_s=60.0,
+        Settings(environment="test"),
+        temporal_port=temporal_port,
+        ui_port=ui_port,
+        localstripe_port=stripe_port,
+        api_port=free_port(),
+        sandbox_port=free_port(),
+        state_dir=state_dir,
+        time_scale=12 / (90 * 86_400),
+        deadline_floor_s=60.0,
     )
     settings = settings.model_copy(update={"sandbox": settings.sandbox.model_copy(update={"callback_delay_s": 0.2})})
     dev = DevStack(settings, state_dir, temporal_port, ui_port, stripe_port)
@@ -52,8 +58,9 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
 @pytest.fixture
 async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
     """The API as the platform's backend calls it (bearer token)."""
-    async with httpx.AsyncClient(base_url=stack.api_url, timeout=60.0,
-                                 headers={"Authorization": f"Bearer {stack.settings.api.backend_token}"}) as client:
+    async with httpx.AsyncClient(
+        base_url=stack.api_url, timeout=60.0, headers={"Authorization": f"Bearer {stack.settings.api.backend_token}"}
+    ) as client:
         yield client
 
 
@@ -75,8 +82,11 @@ async def stuck_loan(stack: Stack) -> StuckPurchase:
 @pytest.fixture
 def stripe_client(stack: Stack) -> Iterator[stripe.StripeClient]:
     """The Stripe API of the stack's localstripe."""
-    yield stripe.StripeClient(stack.settings.stripe.api_key,
-                              base_addresses={"api": stack.settings.stripe.api_base or ""}, max_network_retries=0)
+    yield stripe.StripeClient(
+        stack.settings.stripe.api_key,
+        base_addresses={"api": stack.settings.stripe.api_base or ""},
+        max_network_retries=0,
+    )
 
 
 def payment_intents_of(client: stripe.StripeClient, order_id: str) -> list[stripe.PaymentIntent]:

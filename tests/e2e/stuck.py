@@ -13,8 +13,8 @@ from temporalio.client import Client, WorkflowExecutionDescription
 from carbuy.contract.ops import NEEDS_ATTENTION_KEY
 from carbuy.contract.order import FinancingPlan
 from carbuy.contract.purchase import PurchaseStage, purchase_workflow_id
-from carbuy.demo import DemoCustomer, demo_order
-from carbuy.settings import Settings
+from carbuy.devtools.demo import DemoCustomer, demo_order
+from carbuy.runtime.settings import Settings
 
 SILENT_LENDER = "lender_silent"
 
@@ -48,18 +48,26 @@ async def place_and_lock(settings: Settings, api_url: str, plan: FinancingPlan, 
         await customer.action(order_id, "deposit", {"payment_method": await customer.card()})
         status = await customer.status(order_id)
         assert status.stage == PurchaseStage.LOCK, status
-        await customer.action(order_id, "lock", {
-            "trim": "standard", "colour": "green", "delivery_centre": "NGC-Guangzhou-Tianhe",
-            "financing_plan": plan.value, "commercial_insurance": True,
-            **({"loan": body["loan"]} if plan.has_loan else {}),
-        })
+        await customer.action(
+            order_id,
+            "lock",
+            {
+                "trim": "standard",
+                "colour": "green",
+                "delivery_centre": "NGC-Guangzhou-Tianhe",
+                "financing_plan": plan.value,
+                "commercial_insurance": True,
+                **({"loan": body["loan"]} if plan.has_loan else {}),
+            },
+        )
     finally:
         await customer.aclose()
     return order_id
 
 
-async def wait_for_attention(temporal: Client, workflow_id: str, *, needed: bool = True,
-                             timeout_s: float = 180.0) -> WorkflowExecutionDescription:
+async def wait_for_attention(
+    temporal: Client, workflow_id: str, *, needed: bool = True, timeout_s: float = 180.0
+) -> WorkflowExecutionDescription:
     """Describe the purchase until its NeedsAttention search attribute is `needed` (the workflow sets it)."""
     handle = temporal.get_workflow_handle(workflow_id)
     deadline = time.monotonic() + timeout_s
@@ -68,8 +76,10 @@ async def wait_for_attention(temporal: Client, workflow_id: str, *, needed: bool
         if description.typed_search_attributes.get(NEEDS_ATTENTION_KEY) is needed:
             return description
         if time.monotonic() > deadline:
-            raise AssertionError(f"{workflow_id}: NeedsAttention is not {needed} after {timeout_s}s: "
-                                 f"{description.typed_search_attributes}")
+            raise AssertionError(
+                f"{workflow_id}: NeedsAttention is not {needed} after {timeout_s}s: "
+                f"{description.typed_search_attributes}"
+            )
         await asyncio.sleep(0.5)
 
 

@@ -14,9 +14,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from carbuy.contract.order import FinancingPlan
 from carbuy.contract.purchase import purchase_workflow_id
-from carbuy.demo import demo_order
-from carbuy.signing import SIGNATURE_HEADER, sign
-from carbuy.stripe_cards import create_test_payment_method
+from carbuy.devtools.demo import demo_order
+from carbuy.devtools.stripe_cards import create_test_payment_method
+from carbuy.runtime.signing import SIGNATURE_HEADER, sign
 from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e
@@ -31,8 +31,10 @@ INVALID_ORDERS: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
     "unknown colour": ({"colour": "gold"}, ("body", "colour")),
     "missing customer": ({"customer": None}, ("body", "customer")),
     "malformed phone": ({"customer": _customer(phone="12345")}, ("body", "customer", "phone")),
-    "bad id card checksum": ({"customer": _customer(id_card_number="110105194912310021")},
-                             ("body", "customer", "id_card_number")),
+    "bad id card checksum": (
+        {"customer": _customer(id_card_number="110105194912310021")},
+        ("body", "customer", "id_card_number"),
+    ),
     "blank name": ({"customer": _customer(name="   ")}, ("body", "customer", "name")),
     "unknown plan": ({"financing_plan": "lease_to_own"}, ("body", "financing_plan")),
     "negative price": ({"price_fen": -8_990_000}, ("body", "price_fen")),
@@ -76,9 +78,7 @@ async def test_a_loan_with_too_small_a_down_payment_is_refused_on_its_field(api:
     assert ("body", "loan", "down_payment_fen") in [tuple(e["loc"]) for e in response.json()["detail"]]
 
 
-async def test_an_order_without_the_backend_token_is_refused_and_starts_nothing(
-    stack: Stack, temporal: Client
-) -> None:
+async def test_an_order_without_the_backend_token_is_refused_and_starts_nothing(stack: Stack, temporal: Client) -> None:
     body = demo_order(FinancingPlan.FULL)
     async with httpx.AsyncClient(base_url=stack.api_url) as anonymous:
         response = await anonymous.post("/orders", json=body, headers={"Authorization": "Bearer wrong"})
@@ -130,12 +130,16 @@ async def test_a_lock_with_a_plan_that_does_not_fit_the_mode_is_422_and_the_purc
     paid = await api.post(f"/purchases/{body['order_id']}/deposit", json={"payment_method": card})
     assert paid.json()["accepted"] is True
 
-    bad = await api.post(f"/purchases/{body['order_id']}/lock", json={
-        "trim": "standard", "colour": "green", "delivery_centre": "NGC-1", "financing_plan": "battery_lease"})
+    bad = await api.post(
+        f"/purchases/{body['order_id']}/lock",
+        json={"trim": "standard", "colour": "green", "delivery_centre": "NGC-1", "financing_plan": "battery_lease"},
+    )
 
     assert bad.status_code == 422 and "does not fit mode" in bad.json()["detail"]
-    gold = await api.post(f"/purchases/{body['order_id']}/lock", json={
-        "trim": "standard", "colour": "gold", "delivery_centre": "NGC-1", "financing_plan": "full"})
+    gold = await api.post(
+        f"/purchases/{body['order_id']}/lock",
+        json={"trim": "standard", "colour": "gold", "delivery_centre": "NGC-1", "financing_plan": "full"},
+    )
     assert gold.status_code == 422 and "unknown colour" in gold.json()["detail"]
     assert gold.json()["stage"] == "lock"
     for _ in range(100):
@@ -153,24 +157,41 @@ async def test_a_partner_callback_with_a_bad_signature_is_400_and_delivers_nothi
     assert (await api.post("/orders", json=body)).status_code == 201
     handle = temporal.get_workflow_handle(purchase_workflow_id(body["order_id"]))
     await api.get(f"/purchases/{body['order_id']}")
-    callback = json.dumps({
-        "event_id": "evt-forged", "institution": "lender", "type": "loan.approved", "reference": "loan-1",
-        "occurred_at": "2026-11-26T00:00:00Z", "data": {}, "order_ref": body["order_id"],
-    }).encode()
+    callback = json.dumps(
+        {
+            "event_id": "evt-forged",
+            "institution": "lender",
+            "type": "loan.approved",
+            "reference": "loan-1",
+            "occurred_at": "2026-11-26T00:00:00Z",
+            "data": {},
+            "order_ref": body["order_id"],
+        }
+    ).encode()
     async with httpx.AsyncClient(base_url=stack.api_url) as partner:
-        forged = await partner.post("/webhooks/partners", content=callback,
-                                    headers={SIGNATURE_HEADER: sign(callback, "not-the-secret")})
+        forged = await partner.post(
+            "/webhooks/partners", content=callback, headers={SIGNATURE_HEADER: sign(callback, "not-the-secret")}
+        )
         unsigned = await partner.post("/webhooks/partners", content=callback)
-        signed = await partner.post("/webhooks/partners", content=callback,
-                                    headers={SIGNATURE_HEADER: sign(callback, stack.settings.partners.callback_secret)})
+        signed = await partner.post(
+            "/webhooks/partners",
+            content=callback,
+            headers={SIGNATURE_HEADER: sign(callback, stack.settings.partners.callback_secret)},
+        )
 
         impostor = json.dumps({**json.loads(callback), "institution": "store"}).encode()
-        wrong_sender = await partner.post("/webhooks/partners", content=impostor, headers={
-            SIGNATURE_HEADER: sign(impostor, stack.settings.partners.callback_secret)})
+        wrong_sender = await partner.post(
+            "/webhooks/partners",
+            content=impostor,
+            headers={SIGNATURE_HEADER: sign(impostor, stack.settings.partners.callback_secret)},
+        )
 
     assert forged.status_code == 400 and unsigned.status_code == 400
     assert wrong_sender.status_code == 400 and "store cannot send loan.approved" in wrong_sender.text
     assert signed.status_code == 200
-    signals = [e for e in (await handle.fetch_history()).events
-               if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED]
+    signals = [
+        e
+        for e in (await handle.fetch_history()).events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+    ]
     assert len(signals) == 1

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from carbuy.chaos.plan import Outcome, plan_purchases
-from carbuy.processes import bin_path
+from carbuy.devtools.chaos.plan import Outcome, plan_purchases
+from carbuy.devtools.processes import bin_path
 
 pytestmark = pytest.mark.e2e
 
@@ -23,9 +23,11 @@ def _chaos(tmp_path: Path, *args: str, timeout_s: float) -> tuple[int, dict[str,
     summary = tmp_path / "summary.json"
     started = time.monotonic()
     done = subprocess.run(
-        [bin_path("carbuy"), "chaos", *args, "--state-dir", str(tmp_path / "state"),
-         "--json", str(summary)],
-        cwd=ROOT, capture_output=True, text=True, timeout=timeout_s,
+        [bin_path("carbuy"), "chaos", *args, "--state-dir", str(tmp_path / "state"), "--json", str(summary)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
     )
     output = done.stdout + done.stderr
     assert summary.exists(), output
@@ -46,13 +48,28 @@ def _assert_clean(code: int, summary: dict[str, Any], output: str, *, purchases:
 
 def test_a_short_chaos_run_ends_every_purchase_where_it_should_with_clean_money(tmp_path: Path) -> None:
     code, summary, output, took = _chaos(
-        tmp_path, "--purchases", "12", "--seed", "5", "--concurrency", "12", "--kills", "1",
+        tmp_path,
+        "--purchases",
+        "12",
+        "--seed",
+        "5",
+        "--concurrency",
+        "12",
+        "--kills",
+        "1",
         # the shortest window (45 s) outlasts an activity lost with a killed worker (retried after its 30 s
         # start-to-close timeout) plus a Temporal restart: a customer who acted in time is never expired by them
-        "--temporal-restarts", "1", "--deadline-floor-s", "45", "--timeout-s", "130",
+        "--temporal-restarts",
+        "1",
+        "--deadline-floor-s",
+        "45",
+        "--timeout-s",
+        "130",
         # short pauses before each disruption, so both strike while the 12 purchases still run (a disruption
         # planned after every purchase has ended is skipped, and the restart the issue asks for would be missing)
-        "--disruption-delay-s", "3", timeout_s=160,
+        "--disruption-delay-s",
+        "3",
+        timeout_s=160,
     )
 
     _assert_clean(code, summary, output, purchases=12)
@@ -70,8 +87,22 @@ def test_a_short_chaos_run_ends_every_purchase_where_it_should_with_clean_money(
 @pytest.mark.slow
 def test_a_larger_chaos_run_with_more_kills_and_restarts_stays_clean(tmp_path: Path) -> None:
     code, summary, output, _ = _chaos(
-        tmp_path, "--purchases", "100", "--seed", "17", "--concurrency", "25", "--kills", "4",
-        "--temporal-restarts", "2", "--fault-rate", "1.5", "--timeout-s", "900", timeout_s=1200,
+        tmp_path,
+        "--purchases",
+        "100",
+        "--seed",
+        "17",
+        "--concurrency",
+        "25",
+        "--kills",
+        "4",
+        "--temporal-restarts",
+        "2",
+        "--fault-rate",
+        "1.5",
+        "--timeout-s",
+        "900",
+        timeout_s=1200,
     )
 
     _assert_clean(code, summary, output, purchases=100)

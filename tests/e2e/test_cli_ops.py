@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from carbuy.devstack import settings_env
+from carbuy.devtools.devstack import settings_env
 from tests.e2e.conftest import Stack
 from tests.e2e.stuck import StuckPurchase
 
@@ -25,8 +25,7 @@ async def carbuy(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
     """Run the carbuy command against the stack (its settings as CARBUY_* variables)."""
     env = {**os.environ, **settings_env(stack.settings), "COLUMNS": "200"}
     argv = [str(Path(sys.executable).parent / "carbuy"), *args]
-    return await asyncio.to_thread(subprocess.run, argv, env=env, cwd=ROOT, capture_output=True, text=True,
-                                   timeout=60)
+    return await asyncio.to_thread(subprocess.run, argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
 
 
 async def test_an_api_error_exits_1_with_its_detail_on_stderr(stack: Stack) -> None:
@@ -42,8 +41,7 @@ async def test_a_wrong_ops_token_exits_1_with_401(stack: Stack) -> None:
     stack_env = settings_env(stack.settings)
     env = {**os.environ, **stack_env, "CARBUY_API__OPS_TOKEN": "not-the-token"}
     argv = [str(Path(sys.executable).parent / "carbuy"), "ops", "stuck"]
-    run = await asyncio.to_thread(subprocess.run, argv, env=env, cwd=ROOT, capture_output=True, text=True,
-                                  timeout=60)
+    run = await asyncio.to_thread(subprocess.run, argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
 
     assert run.returncode == 1 and run.stderr.strip() == "error 401: missing or wrong bearer token"
 
@@ -72,7 +70,16 @@ async def test_ops_show_prints_why_the_purchase_is_stuck(stack: Stack, stuck_loa
 async def test_an_ops_action_refused_in_this_stage_exits_1_with_the_stage(
     stack: Stack, stuck_loan: StuckPurchase
 ) -> None:
-    run = await carbuy(stack, "ops", "correct-registration", stuck_loan.order_id, *WHO,
-                       "--owner-name", "Li Lei", "--owner-id-number", "11010519491231002X")
+    run = await carbuy(
+        stack,
+        "ops",
+        "correct-registration",
+        stuck_loan.order_id,
+        *WHO,
+        "--owner-name",
+        "Li Lei",
+        "--owner-id-number",
+        "11010519491231002X",
+    )
 
     assert run.returncode == 1 and run.stderr.startswith("error 409: ") and "stage financing" in run.stderr

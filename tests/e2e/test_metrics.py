@@ -11,8 +11,8 @@ import pytest
 
 from carbuy.contract.order import FinancingPlan
 from carbuy.contract.purchase import PurchaseStage
-from carbuy.demo import DemoCustomer, demo_order
-from carbuy.processes import free_port
+from carbuy.devtools.demo import DemoCustomer, demo_order
+from carbuy.devtools.processes import free_port
 from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e
@@ -59,34 +59,102 @@ async def test_prometheus_finds_the_orders_money_partner_calls_and_sdk_metrics_o
     refused = await api.post("/orders", json={**demo_order(FinancingPlan.LOAN), "price_fen": -1})
     assert final.stage == PurchaseStage.COMPLETED and refused.status_code == 422
 
-    assert await value_when(prometheus, 'sum(carbuy_orders_placed_total{job="carbuy-api", plan="loan"})',
-                            lambda v: v >= 1) >= 1
-    assert await value_when(prometheus, 'sum(carbuy_orders_refused_total{job="carbuy-api", reason="invalid_order"})',
-                            lambda v: v >= 1) >= 1
-    assert await value_when(prometheus, 'sum(carbuy_money_charged_fen_total{job="carbuy-worker", kind="deposit"})',
-                            lambda v: v >= 10_000) >= 10_000
+    assert (
+        await value_when(prometheus, 'sum(carbuy_orders_placed_total{job="carbuy-api", plan="loan"})', lambda v: v >= 1)
+        >= 1
+    )
+    assert (
+        await value_when(
+            prometheus, 'sum(carbuy_orders_refused_total{job="carbuy-api", reason="invalid_order"})', lambda v: v >= 1
+        )
+        >= 1
+    )
+    assert (
+        await value_when(
+            prometheus,
+            'sum(carbuy_money_charged_fen_total{job="carbuy-worker", kind="deposit"})',
+            lambda v: v >= 10_000,
+        )
+        >= 10_000
+    )
     balance = final.amounts.balance_due
-    assert await value_when(prometheus, 'sum(carbuy_money_charged_fen_total{job="carbuy-worker", kind="balance"})',
-                            lambda v: v >= balance) >= balance
-    assert await value_when(prometheus, 'sum(carbuy_partner_calls_total{job="carbuy-worker", institution="lender", '
-                            'outcome="ok"})', lambda v: v >= 2) >= 2
-    assert await value_when(prometheus, 'sum(carbuy_partner_calls_total{job="carbuy-worker", institution="stripe", '
-                            'outcome="ok"})', lambda v: v >= 1) >= 1
-    assert await value_when(prometheus, 'sum(carbuy_partner_call_duration_seconds_count{institution="lender"})',
-                            lambda v: v >= 2) >= 2
-    assert await value_when(prometheus, 'sum(carbuy_sandbox_requests_total{job="carbuy-sandbox", '
-                            'institution="lender"})', lambda v: v >= 2) >= 2
-    assert await value_when(prometheus, 'sum(temporal_worker_task_slots_available{job="carbuy-worker-sdk", '
-                            'worker_type="WorkflowWorker"})', lambda v: v > 0) > 0
-    assert await value_when(prometheus, 'sum(temporal_workflow_task_schedule_to_start_latency_count{'
-                            'job="carbuy-worker-sdk"})', lambda v: v >= 1) >= 1
-    assert await value_when(prometheus, 'sum(temporal_workflow_completed_total{job="carbuy-worker-sdk"})',
-                            lambda v: v >= 1) >= 1
+    assert (
+        await value_when(
+            prometheus,
+            'sum(carbuy_money_charged_fen_total{job="carbuy-worker", kind="balance"})',
+            lambda v: v >= balance,
+        )
+        >= balance
+    )
+    assert (
+        await value_when(
+            prometheus,
+            'sum(carbuy_partner_calls_total{job="carbuy-worker", institution="lender", outcome="ok"})',
+            lambda v: v >= 2,
+        )
+        >= 2
+    )
+    assert (
+        await value_when(
+            prometheus,
+            'sum(carbuy_partner_calls_total{job="carbuy-worker", institution="stripe", outcome="ok"})',
+            lambda v: v >= 1,
+        )
+        >= 1
+    )
+    assert (
+        await value_when(
+            prometheus, 'sum(carbuy_partner_call_duration_seconds_count{institution="lender"})', lambda v: v >= 2
+        )
+        >= 2
+    )
+    assert (
+        await value_when(
+            prometheus,
+            'sum(carbuy_sandbox_requests_total{job="carbuy-sandbox", institution="lender"})',
+            lambda v: v >= 2,
+        )
+        >= 2
+    )
+    assert (
+        await value_when(
+            prometheus,
+            'sum(temporal_worker_task_slots_available{job="carbuy-worker-sdk", worker_type="WorkflowWorker"})',
+            lambda v: v > 0,
+        )
+        > 0
+    )
+    assert (
+        await value_when(
+            prometheus,
+            'sum(temporal_workflow_task_schedule_to_start_latency_count{job="carbuy-worker-sdk"})',
+            lambda v: v >= 1,
+        )
+        >= 1
+    )
+    assert (
+        await value_when(
+            prometheus, 'sum(temporal_workflow_completed_total{job="carbuy-worker-sdk"})', lambda v: v >= 1
+        )
+        >= 1
+    )
     # workflow-side metrics (workflow.metric_meter) come through the SDK runtime's exporter
-    assert await value_when(prometheus, 'sum(carbuy_purchases_ended_total{job="carbuy-worker-sdk", '
-                            'state="completed"})', lambda v: v >= 1) >= 1
-    assert await value_when(prometheus, 'sum(carbuy_stage_duration_seconds_count{job="carbuy-worker-sdk", '
-                            'stage="deposit"})', lambda v: v >= 1) >= 1
+    assert (
+        await value_when(
+            prometheus,
+            'sum(carbuy_purchases_ended_total{job="carbuy-worker-sdk", state="completed"})',
+            lambda v: v >= 1,
+        )
+        >= 1
+    )
+    assert (
+        await value_when(
+            prometheus,
+            'sum(carbuy_stage_duration_seconds_count{job="carbuy-worker-sdk", stage="deposit"})',
+            lambda v: v >= 1,
+        )
+        >= 1
+    )
 
 
 async def test_prometheus_scrapes_all_four_endpoints_and_loads_the_alert_rules(prometheus: str) -> None:

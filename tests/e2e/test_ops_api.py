@@ -14,7 +14,7 @@ from temporalio.client import Client
 
 from carbuy.contract.order import FinancingPlan
 from carbuy.contract.purchase import purchase_workflow_id
-from carbuy.demo import demo_order
+from carbuy.devtools.demo import demo_order
 from tests.e2e.conftest import Stack
 from tests.e2e.stuck import StuckPurchase
 
@@ -25,13 +25,19 @@ OPS_CALLS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/ops/stuck", None),
     ("GET", "/ops/purchases/ANY", None),
     ("POST", "/ops/purchases/ANY/retry", WHO),
-    ("POST", "/ops/purchases/ANY/correct-registration",
-     {**WHO, "owner_name": "Li Lei", "owner_id_number": "11010519491231002X"}),
+    (
+        "POST",
+        "/ops/purchases/ANY/correct-registration",
+        {**WHO, "owner_name": "Li Lei", "owner_id_number": "11010519491231002X"},
+    ),
     ("POST", "/ops/purchases/ANY/delivery-centre", {**WHO, "delivery_centre": "NGC-Guangzhou-Baiyun"}),
     ("POST", "/ops/purchases/ANY/extend-deadline", {**WHO, "extend_by": "P2D"}),
     ("POST", "/ops/purchases/ANY/cancel", WHO),
-    ("POST", "/ops/purchases/ANY/resolve-undo",
-     {**WHO, "undo": "refund_deposit", "reference": "pi_1", "external_reference": "manual-1"}),
+    (
+        "POST",
+        "/ops/purchases/ANY/resolve-undo",
+        {**WHO, "undo": "refund_deposit", "reference": "pi_1", "external_reference": "manual-1"},
+    ),
 ]
 BAD_BODIES: list[tuple[str, dict[str, Any], str]] = [
     ("retry", {"operator": "x", "reason": "too short a login"}, "operator"),
@@ -42,16 +48,20 @@ BAD_BODIES: list[tuple[str, dict[str, Any], str]] = [
     ("extend-deadline", {**WHO, "extend_by": "P90D"}, "extend_by"),
     ("extend-deadline", {**WHO, "extend_by": 0}, "extend_by"),
     ("cancel", {**WHO, "waive_fee": "perhaps"}, "waive_fee"),
-    ("resolve-undo", {**WHO, "undo": "refund_deposit", "reference": "pi_1", "external_reference": ""},
-     "external_reference"),
+    (
+        "resolve-undo",
+        {**WHO, "undo": "refund_deposit", "reference": "pi_1", "external_reference": ""},
+        "external_reference",
+    ),
 ]
 
 
 @pytest.fixture
 async def ops(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
     """The API as ops staff call it (ops token)."""
-    async with httpx.AsyncClient(base_url=stack.api_url, timeout=60.0,
-                                 headers={"Authorization": f"Bearer {stack.settings.api.ops_token}"}) as client:
+    async with httpx.AsyncClient(
+        base_url=stack.api_url, timeout=60.0, headers={"Authorization": f"Bearer {stack.settings.api.ops_token}"}
+    ) as client:
         yield client
 
 
@@ -88,10 +98,16 @@ async def test_an_unknown_purchase_is_404_for_ops(ops: httpx.AsyncClient) -> Non
     assert retried.json()["detail"] == "no purchase for order 'NO-SUCH-ORDER'"
 
 
-@pytest.mark.parametrize("params", [
-    {"city": "Guangzhou' OR NeedsAttention = false OR City = 'x"}, {"delivery_centre": 'NGC" OR 1=1'},
-    {"stage": "financing' OR 'a'='a"}, {"plan": "lease_to_own"}, {"limit": "0"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"city": "Guangzhou' OR NeedsAttention = false OR City = 'x"},
+        {"delivery_centre": 'NGC" OR 1=1'},
+        {"stage": "financing' OR 'a'='a"},
+        {"plan": "lease_to_own"},
+        {"limit": "0"},
+    ],
+)
 async def test_a_stuck_filter_that_could_change_the_query_is_422(
     ops: httpx.AsyncClient, params: dict[str, str]
 ) -> None:
@@ -110,8 +126,7 @@ async def test_a_bad_ops_body_is_422_and_the_purchase_history_is_unchanged(
     await api.get(f"/purchases/{body['order_id']}")
     before = [e.event_type for e in (await handle.fetch_history()).events]
 
-    answers = [await ops.post(f"/ops/purchases/{body['order_id']}/{action}", json=bad)
-               for action, bad, _ in BAD_BODIES]
+    answers = [await ops.post(f"/ops/purchases/{body['order_id']}/{action}", json=bad) for action, bad, _ in BAD_BODIES]
 
     assert [a.status_code for a in answers] == [422] * len(BAD_BODIES)
     assert [a.json()["detail"][0]["loc"][-1] for a in answers] == [field for _, _, field in BAD_BODIES]
@@ -126,7 +141,12 @@ async def test_the_openapi_document_describes_the_ops_errors(ops: httpx.AsyncCli
     assert {"200", "401", "404", "409", "422", "503"} <= set(retry["responses"])
     assert retry["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/RetryInput")
     assert {p["name"] for p in spec["paths"]["/ops/stuck"]["get"]["parameters"]} == {
-        "city", "stage", "delivery_centre", "plan", "limit"}
+        "city",
+        "stage",
+        "delivery_centre",
+        "plan",
+        "limit",
+    }
 
 
 async def test_the_stuck_purchase_is_listed_with_its_stage_city_plan_and_since(
@@ -135,10 +155,19 @@ async def test_the_stuck_purchase_is_listed_with_its_stage_city_plan_and_since(
     row = await listed(ops, stuck_loan.order_id, city="Guangzhou", plan="loan", stage="financing")
 
     assert (row["workflow_id"], row["stage"], row["state"], row["city"], row["plan"]) == (
-        stuck_loan.workflow_id, "financing", "active", "Guangzhou", "loan")
+        stuck_loan.workflow_id,
+        "financing",
+        "active",
+        "Guangzhou",
+        "loan",
+    )
     assert row["stuck_since"] is not None and row["delivery_centre"] == "NGC-Guangzhou-Tianhe"
-    for other in ({"city": "Shenzhen"}, {"stage": "registration"}, {"plan": "full"},
-                  {"delivery_centre": "NGC-Shenzhen-Futian"}):
+    for other in (
+        {"city": "Shenzhen"},
+        {"stage": "registration"},
+        {"plan": "full"},
+        {"delivery_centre": "NGC-Shenzhen-Futian"},
+    ):
         rows = (await ops.get("/ops/stuck", params=other)).json()["purchases"]
         assert stuck_loan.order_id not in [r["order_id"] for r in rows], other
 
@@ -167,18 +196,24 @@ async def test_an_ops_action_that_does_not_fit_the_stage_is_409_and_changes_noth
     before = [e.event_type for e in (await handle.fetch_history()).events]
 
     refused = [
-        await ops.post(f"/ops/purchases/{stuck_loan.order_id}/correct-registration", json={
-            **WHO, "owner_name": "Li Lei", "owner_id_number": "11010519491231002X"}),
-        await ops.post(f"/ops/purchases/{stuck_loan.order_id}/resolve-undo", json={
-            **WHO, "undo": "refund_deposit", "reference": "pi_1", "external_reference": "manual-1"}),
-        await ops.post(f"/ops/purchases/{stuck_loan.order_id}/delivery-centre", json={
-            **WHO, "delivery_centre": "NGC-Guangzhou-Baiyun"}),  # the car has already arrived there
+        await ops.post(
+            f"/ops/purchases/{stuck_loan.order_id}/correct-registration",
+            json={**WHO, "owner_name": "Li Lei", "owner_id_number": "11010519491231002X"},
+        ),
+        await ops.post(
+            f"/ops/purchases/{stuck_loan.order_id}/resolve-undo",
+            json={**WHO, "undo": "refund_deposit", "reference": "pi_1", "external_reference": "manual-1"},
+        ),
+        await ops.post(
+            f"/ops/purchases/{stuck_loan.order_id}/delivery-centre",
+            json={**WHO, "delivery_centre": "NGC-Guangzhou-Baiyun"},
+        ),  # the car has already arrived there
     ]
 
     assert [(r.status_code, r.json()["stage"]) for r in refused] == [(409, "financing")] * 3, [r.text for r in refused]
     after = [e.event_type for e in (await handle.fetch_history()).events]
-    assert after[:len(before)] == before
-    assert not [EventType.Name(e) for e in after[len(before):] if "UPDATE" in EventType.Name(e)]
+    assert after[: len(before)] == before
+    assert not [EventType.Name(e) for e in after[len(before) :] if "UPDATE" in EventType.Name(e)]
 
 
 async def test_the_customer_and_the_ops_team_are_told_through_the_outbox(

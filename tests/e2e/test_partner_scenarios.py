@@ -10,7 +10,7 @@ import stripe
 
 from carbuy.contract.order import FinancingPlan
 from carbuy.contract.purchase import PurchaseStage, PurchaseStatus
-from carbuy.demo import DemoCustomer, demo_order
+from carbuy.devtools.demo import DemoCustomer, demo_order
 from tests.e2e.conftest import Stack, payment_intents_of
 
 pytestmark = pytest.mark.e2e
@@ -22,8 +22,9 @@ async def _choose(stack: Stack, order_id: str, *scenarios: str) -> None:
         response.raise_for_status()
 
 
-async def _buy(stack: Stack, body: dict[str, Any], *, switch_to_full: bool = True
-               ) -> tuple[str, list[str], PurchaseStatus]:
+async def _buy(
+    stack: Stack, body: dict[str, Any], *, switch_to_full: bool = True
+) -> tuple[str, list[str], PurchaseStatus]:
     lines: list[str] = []
     customer = DemoCustomer(stack.settings, stack.api_url, lines.append)
     try:

@@ -14,8 +14,8 @@ import httpx
 import psutil
 import pytest
 
-from carbuy.devstack import settings_env
-from carbuy.processes import ManagedProcess, free_port, port_in_use
+from carbuy.devtools.devstack import settings_env
+from carbuy.devtools.processes import ManagedProcess, free_port, port_in_use
 from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e
@@ -23,8 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_worker_stops_cleanly_on_sigterm(stack: Stack, tmp_path: Path) -> None:
-    worker = ManagedProcess("worker-2", [sys.executable, "worker.py"], tmp_path / "worker.log",
-                            env=settings_env(stack.settings), cwd=ROOT).start()
+    worker = ManagedProcess(
+        "worker-2", [sys.executable, "worker.py"], tmp_path / "worker.log", env=settings_env(stack.settings), cwd=ROOT
+    ).start()
     deadline = time.monotonic() + 30
     while "worker polling" not in worker.log_tail() and time.monotonic() < deadline:
         assert worker.running, worker.log_tail()
@@ -39,9 +40,12 @@ def _dev_env(tmp_path: Path) -> tuple[dict[str, str], dict[str, int]]:
     ports = {name: free_port() for name in ("API", "SANDBOX", "TEMPORAL", "UI", "STRIPE")}
     env = {
         **os.environ,
-        "CARBUY_API__PORT": str(ports["API"]), "CARBUY_SANDBOX__PORT": str(ports["SANDBOX"]),
-        "CARBUY_DEV__TEMPORAL_PORT": str(ports["TEMPORAL"]), "CARBUY_DEV__TEMPORAL_UI_PORT": str(ports["UI"]),
-        "CARBUY_DEV__LOCALSTRIPE_PORT": str(ports["STRIPE"]), "CARBUY_DEV__STATE_DIR": str(tmp_path / "state"),
+        "CARBUY_API__PORT": str(ports["API"]),
+        "CARBUY_SANDBOX__PORT": str(ports["SANDBOX"]),
+        "CARBUY_DEV__TEMPORAL_PORT": str(ports["TEMPORAL"]),
+        "CARBUY_DEV__TEMPORAL_UI_PORT": str(ports["UI"]),
+        "CARBUY_DEV__LOCALSTRIPE_PORT": str(ports["STRIPE"]),
+        "CARBUY_DEV__STATE_DIR": str(tmp_path / "state"),
         "CARBUY_SANDBOX__CALLBACK_DELAY_S": "0.2",
     }
     return env, ports
@@ -53,8 +57,9 @@ def _carbuy(*args: str) -> list[str]:
 
 def test_carbuy_dev_demo_exit_when_done_completes_a_purchase_and_exits_zero(tmp_path: Path) -> None:
     env, ports = _dev_env(tmp_path)
-    run = subprocess.run(_carbuy("dev", "--demo", "--exit-when-done"), env=env, cwd=ROOT, capture_output=True,
-                         text=True, timeout=240)
+    run = subprocess.run(
+        _carbuy("dev", "--demo", "--exit-when-done"), env=env, cwd=ROOT, capture_output=True, text=True, timeout=240
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "purchase completed in" in run.stdout
     assert "stopped every process of the dev stack" in run.stdout
@@ -68,12 +73,14 @@ def _api_healthy(port: int) -> bool:
         return False
 
 
-def _interrupt_dev_when(tmp_path: Path, ready: Callable[[dict[str, int]], bool], timeout_s: float,
-                        min_children: int = 0) -> None:
+def _interrupt_dev_when(
+    tmp_path: Path, ready: Callable[[dict[str, int]], bool], timeout_s: float, min_children: int = 0
+) -> None:
     """Start `carbuy dev`, send Ctrl-C once ready(ports), and check that it stopped everything it started."""
     env, ports = _dev_env(tmp_path)
-    dev = subprocess.Popen(_carbuy("dev"), env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           text=True)
+    dev = subprocess.Popen(
+        _carbuy("dev"), env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         deadline = time.monotonic() + timeout_s
         while not ready(ports):

@@ -22,11 +22,11 @@ from activities.payments import PaymentActivities
 from carbuy.contract.activities import ChargeInput
 from carbuy.contract.order import FinancingPlan
 from carbuy.contract.purchase import Signal, purchase_workflow_id
-from carbuy.demo import demo_order
+from carbuy.devtools.demo import demo_order
+from carbuy.devtools.stripe_cards import GOOD_CARD, create_test_payment_method
+from carbuy.runtime.stripe_webhooks import SIGNATURE_HEADER
 from carbuy.store.db import make_engine, session_scope
 from carbuy.store.processor_events import ProcessorEventRecord, get_event
-from carbuy.stripe_cards import GOOD_CARD, create_test_payment_method
-from carbuy.stripe_webhooks import SIGNATURE_HEADER
 from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e
@@ -42,11 +42,21 @@ def database(stack: Stack) -> Iterator[Engine]:
 
 def event_body(*, order_ref: str | None = None, event_type: str = "payment_intent.succeeded") -> bytes:
     """A Stripe event about a payment intent, as Stripe serialises it."""
-    intent: dict[str, Any] = {"id": f"pi_{uuid.uuid4().hex[:14]}", "object": "payment_intent", "amount": 10_000,
-                              "currency": "cny", "status": "succeeded",
-                              "metadata": {"order_ref": order_ref} if order_ref else {}}
-    event = {"id": f"evt_{uuid.uuid4().hex[:14]}", "object": "event", "type": event_type, "created": int(time.time()),
-             "data": {"object": intent}}
+    intent: dict[str, Any] = {
+        "id": f"pi_{uuid.uuid4().hex[:14]}",
+        "object": "payment_intent",
+        "amount": 10_000,
+        "currency": "cny",
+        "status": "succeeded",
+        "metadata": {"order_ref": order_ref} if order_ref else {},
+    }
+    event = {
+        "id": f"evt_{uuid.uuid4().hex[:14]}",
+        "object": "event",
+        "type": event_type,
+        "created": int(time.time()),
+        "data": {"object": intent},
+    }
     return json.dumps(event).encode()
 
 
@@ -66,14 +76,18 @@ def count(engine: Engine) -> int:
         return session.exec(select(func.count()).select_from(ProcessorEventRecord)).one()
 
 
-async def wait_for_event(engine: Engine, order_ref: str, event_type: str, timeout_s: float = 20.0
-                         ) -> ProcessorEventRecord:
+async def wait_for_event(
+    engine: Engine, order_ref: str, event_type: str, timeout_s: float = 20.0
+) -> ProcessorEventRecord:
     """The stored event of this type about the order, once it has come and been delivered."""
     deadline = time.monotonic() + timeout_s
     while True:
         with session_scope(engine) as session:
-            found = session.exec(select(ProcessorEventRecord).where(
-                ProcessorEventRecord.order_ref == order_ref, ProcessorEventRecord.type == event_type)).all()
+            found = session.exec(
+                select(ProcessorEventRecord).where(
+                    ProcessorEventRecord.order_ref == order_ref, ProcessorEventRecord.type == event_type
+                )
+            ).all()
         if found and found[0].delivered:
             assert len(found) == 1
             return found[0]
@@ -82,25 +96,24 @@ async def wait_for_event(engine: Engine, order_ref: str, event_type: str, timeou
         await asyncio.sleep(0.2)
 
 
-async def test_a_bad_or_missing_signature_is_refused_and_nothing_is_stored(
-    stack: Stack, database: Engine
-) -> None:
+async def test_a_bad_or_missing_signature_is_refused_and_nothing_is_stored(stack: Stack, database: Engine) -> None:
     body = event_body(order_ref="ORD-forged")
     event_id = json.loads(body)["id"]
     async with httpx.AsyncClient(base_url=stack.api_url) as http:
         forged = await http.post("/webhooks/stripe", content=body, headers=signed(body, "whsec_not_ours"))
         unsigned = await http.post("/webhooks/stripe", content=body, headers={"Content-Type": "application/json"})
-        tampered = await http.post("/webhooks/stripe", content=body.replace(b"10000", b"1"),
-                                   headers=signed(body, stack.settings.stripe.webhook_secret))
+        tampered = await http.post(
+            "/webhooks/stripe",
+            content=body.replace(b"10000", b"1"),
+            headers=signed(body, stack.settings.stripe.webhook_secret),
+        )
 
     assert [r.status_code for r in (forged, unsigned, tampered)] == [400, 400, 400]
     assert "signature" in forged.json()["detail"]
     assert stored(database, event_id) is None
 
 
-async def test_a_signed_event_is_stored_once_and_a_redelivery_changes_nothing(
-    stack: Stack, database: Engine
-) -> None:
+async def test_a_signed_event_is_stored_once_and_a_redelivery_changes_nothing(stack: Stack, database: Engine) -> None:
     order_ref = f"ORD-{uuid.uuid4().hex[:10]}"  # no purchase: stored all the same
     body = event_body(order_ref=order_ref)
     event_id = json.loads(body)["id"]
@@ -112,10 +125,17 @@ async def test_a_signed_event_is_stored_once_and_a_redelivery_changes_nothing(
         again = await http.post("/webhooks/stripe", content=body, headers=headers)
 
     assert (first.status_code, first.json()["stored"], first.json()["purchase_id"]) == (
-        200, True, purchase_workflow_id(order_ref))
+        200,
+        True,
+        purchase_workflow_id(order_ref),
+    )
     assert (again.status_code, again.json()["stored"]) == (200, False)
     assert row is not None and (row.type, row.order_ref, row.amount_fen, row.delivered) == (
-        "payment_intent.succeeded", order_ref, 10_000, True)
+        "payment_intent.succeeded",
+        order_ref,
+        10_000,
+        True,
+    )
     assert count(database) == before
     assert stored(database, event_id) == row
 
@@ -126,10 +146,17 @@ async def test_localstripe_delivers_a_real_charges_payment_intent_succeeded_to_t
     order_ref = f"ORD-{uuid.uuid4().hex[:10]}"
     payments = PaymentActivities.from_settings(stack.settings)
     try:
-        paid = await ActivityEnvironment().run(payments.charge_payment, ChargeInput(
-            key=f"purchase-{order_ref}:deposit", order_ref=order_ref, kind="deposit", amount_fen=10_000,
-            description="deposit",
-            payment_method=create_test_payment_method(stack.settings.stripe, card_number=GOOD_CARD)))
+        paid = await ActivityEnvironment().run(
+            payments.charge_payment,
+            ChargeInput(
+                key=f"purchase-{order_ref}:deposit",
+                order_ref=order_ref,
+                kind="deposit",
+                amount_fen=10_000,
+                description="deposit",
+                payment_method=create_test_payment_method(stack.settings.stripe, card_number=GOOD_CARD),
+            ),
+        )
     finally:
         await payments.aclose()
 
@@ -149,14 +176,17 @@ async def test_a_deposit_paid_through_the_api_is_stored_and_a_refund_is_signalle
     assert paid.status_code == 200
     row = await wait_for_event(database, order_id, "payment_intent.succeeded")
     refunded = event_body(order_ref=order_id, event_type="charge.refunded")
-    answer = await api.post("/webhooks/stripe", content=refunded,
-                            headers=signed(refunded, stack.settings.stripe.webhook_secret))
+    answer = await api.post(
+        "/webhooks/stripe", content=refunded, headers=signed(refunded, stack.settings.stripe.webhook_secret)
+    )
 
     handle = temporal.get_workflow_handle(purchase_workflow_id(order_id))
-    signalled = [json.loads(e.workflow_execution_signaled_event_attributes.input.payloads[0].data)["type"]
-                 async for e in handle.fetch_history_events()
-                 if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
-                 and e.workflow_execution_signaled_event_attributes.signal_name == Signal.PROCESSOR_EVENT.value]
+    signalled = [
+        json.loads(e.workflow_execution_signaled_event_attributes.input.payloads[0].data)["type"]
+        async for e in handle.fetch_history_events()
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+        and e.workflow_execution_signaled_event_attributes.signal_name == Signal.PROCESSOR_EVENT.value
+    ]
     # the charge the purchase confirmed itself is stored for finance, not signalled; a refund it may not know is
     assert row.amount_fen == 10_000 and row.delivered
     assert answer.status_code == 200 and answer.json()["delivered"]

@@ -11,7 +11,7 @@ from temporalio.client import Client
 
 from carbuy.contract.order import FinancingPlan
 from carbuy.contract.purchase import STAGE_KEY, STATE_KEY, PurchaseStage, purchase_workflow_id
-from carbuy.demo import DemoCustomer, demo_order
+from carbuy.devtools.demo import DemoCustomer, demo_order
 from tests.e2e.conftest import Stack, payment_intents_of
 
 pytestmark = pytest.mark.e2e
@@ -67,4 +67,3 @@ async def test_the_same_order_placed_twice_is_one_purchase_with_one_deposit_char
 
     deposits = [i for i in payment_intents_of(stripe_client, body["order_id"]) if i.metadata["kind"] == "deposit"]
     assert [(i.status, i.amount) for i in deposits] == [("succeeded", 10_000)]
-

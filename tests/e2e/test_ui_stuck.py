@@ -68,7 +68,11 @@ async def until_listed(page: Page, ui_url: str, workflow_id: str, *, listed: boo
 
 
 async def test_ops_find_a_stuck_purchase_in_the_web_ui_read_why_and_a_retry_unsticks_it(
-    stack: Stack, stuck_loan: StuckPurchase, browser: Browser, temporal: Client, api: httpx.AsyncClient,
+    stack: Stack,
+    stuck_loan: StuckPurchase,
+    browser: Browser,
+    temporal: Client,
+    api: httpx.AsyncClient,
     record_property: Callable[[str, object], None],
 ) -> None:
     ui_url = stack.settings.temporal.ui_url
@@ -93,10 +97,13 @@ async def test_ops_find_a_stuck_purchase_in_the_web_ui_read_why_and_a_retry_unst
     record_property("screenshot", str(screenshot))
     print(f"\nscreenshot of the stuck purchase in the Temporal UI: {screenshot}")  # noqa: T201
 
-    async with httpx.AsyncClient(base_url=stack.api_url, timeout=60.0,
-                                 headers={"Authorization": f"Bearer {stack.settings.api.ops_token}"}) as ops:
-        retried = await ops.post(f"/ops/purchases/{stuck_loan.order_id}/retry", json={
-            "operator": "wang.fang", "reason": "the lender lost its answer: ask again"})
+    async with httpx.AsyncClient(
+        base_url=stack.api_url, timeout=60.0, headers={"Authorization": f"Bearer {stack.settings.api.ops_token}"}
+    ) as ops:
+        retried = await ops.post(
+            f"/ops/purchases/{stuck_loan.order_id}/retry",
+            json={"operator": "wang.fang", "reason": "the lender lost its answer: ask again"},
+        )
     assert retried.status_code == 200 and retried.json()["accepted"] is True, retried.text
 
     await wait_for_attention(temporal, stuck_loan.workflow_id, needed=False, timeout_s=60)

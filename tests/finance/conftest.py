@@ -16,9 +16,9 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
+from carbuy.devtools.processes import ManagedProcess, bin_path, free_port
 from carbuy.domain.money import MARKET_TIMEZONE, market_date
-from carbuy.processes import ManagedProcess, bin_path, free_port
-from carbuy.settings import DatabaseSettings, PartnerSettings, Settings, StripeSettings, TemporalSettings
+from carbuy.runtime.settings import DatabaseSettings, PartnerSettings, Settings, StripeSettings, TemporalSettings
 from carbuy.store.db import make_engine, migrate
 from tests.finance.money import Money
 from tests.fixtures.localstripe import LOCALSTRIPE_API_KEY
@@ -32,8 +32,11 @@ UI_URL = "http://temporal-ui.test:8233"
 def own_localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A localstripe for the reconciliation tests alone."""
     port = free_port()
-    process = ManagedProcess(name="localstripe", argv=[bin_path("localstripe"), "--port", str(port), "--from-scratch"],
-                             log_path=tmp_path_factory.mktemp("finance-localstripe") / "localstripe.log").start()
+    process = ManagedProcess(
+        name="localstripe",
+        argv=[bin_path("localstripe"), "--port", str(port), "--from-scratch"],
+        log_path=tmp_path_factory.mktemp("finance-localstripe") / "localstripe.log",
+    ).start()
     url = f"http://127.0.0.1:{port}"
     try:
         process.wait_until_ready(url=f"{url}/v1/customers", timeout_s=30)
@@ -47,10 +50,16 @@ def own_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A partner sandbox for the reconciliation tests alone (quick loan decisions)."""
     port = free_port()
     process = ManagedProcess(
-        name="sandbox", argv=[sys.executable, "-m", "sandbox"],
+        name="sandbox",
+        argv=[sys.executable, "-m", "sandbox"],
         log_path=tmp_path_factory.mktemp("finance-sandbox") / "sandbox.log",
-        env={"CARBUY_ENVIRONMENT": "test", "CARBUY_SANDBOX__HOST": "127.0.0.1", "CARBUY_SANDBOX__PORT": str(port),
-             "CARBUY_SANDBOX__CALLBACK_DELAY_S": "0.01", "CARBUY_SANDBOX__LATENCY_MS": "0"},
+        env={
+            "CARBUY_ENVIRONMENT": "test",
+            "CARBUY_SANDBOX__HOST": "127.0.0.1",
+            "CARBUY_SANDBOX__PORT": str(port),
+            "CARBUY_SANDBOX__CALLBACK_DELAY_S": "0.01",
+            "CARBUY_SANDBOX__LATENCY_MS": "0",
+        },
         cwd=ROOT,
     ).start()
     url = f"http://127.0.0.1:{port}"

@@ -17,22 +17,27 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.reconciliation import ReconciliationActivities
-from carbuy.settings import Settings
+from carbuy.runtime.settings import Settings
 from carbuy.store.ledger import LedgerKind as K
 from starter.app import create_app
 from tests.finance.money import DEPOSIT_FEN, Money
 from workflows.reconciliation import ReconciliationWorkflow
 
 FINANCE = {"Authorization": "Bearer dev-finance-token"}
-ROUTES = [("GET", "/finance/reports"), ("GET", "/finance/reports/2026-11-25"),
-          ("GET", "/finance/reports/2026-11-25.csv"), ("POST", "/finance/reconciliations")]
+ROUTES = [
+    ("GET", "/finance/reports"),
+    ("GET", "/finance/reports/2026-11-25"),
+    ("GET", "/finance/reports/2026-11-25.csv"),
+    ("POST", "/finance/reconciliations"),
+]
 
 
 @pytest.fixture
 def queued(settings: Settings) -> Settings:
     """The settings with a task queue of this test's own."""
-    return settings.model_copy(update={
-        "temporal": settings.temporal.model_copy(update={"task_queue": f"finance-api-{uuid.uuid4().hex[:8]}"})})
+    return settings.model_copy(
+        update={"temporal": settings.temporal.model_copy(update={"task_queue": f"finance-api-{uuid.uuid4().hex[:8]}"})}
+    )
 
 
 @pytest.fixture
@@ -73,8 +78,12 @@ async def test_a_reconciliation_started_over_http_runs_and_its_report_is_served(
     money.record(order, K.DEPOSIT_CHARGED, DEPOSIT_FEN, money.charge(order, "deposit", DEPOSIT_FEN))
     unrecorded = money.charge(order, "balance", 300_000)
     activities = ReconciliationActivities(queued, engine)
-    async with Worker(local_env.client, task_queue=queued.temporal.task_queue, workflows=[ReconciliationWorkflow],
-                      activities=activities.all()):
+    async with Worker(
+        local_env.client,
+        task_queue=queued.temporal.task_queue,
+        workflows=[ReconciliationWorkflow],
+        activities=activities.all(),
+    ):
         started = await api.post("/finance/reconciliations", json={"day": day.isoformat()}, headers=FINANCE)
         assert started.status_code == 202, started.text
         await local_env.client.get_workflow_handle(started.json()["workflow_id"]).result()
@@ -82,17 +91,24 @@ async def test_a_reconciliation_started_over_http_runs_and_its_report_is_served(
         sheet = await api.get(f"/finance/reports/{day}.csv", headers=FINANCE)
         listed = await api.get("/finance/reports", headers=FINANCE)
 
-    assert started.json() == {"workflow_id": f"reconcile-{day}", "day": day.isoformat(),
-                              "report_url": f"/finance/reports/{day}", "csv_url": f"/finance/reports/{day}.csv"}
+    assert started.json() == {
+        "workflow_id": f"reconcile-{day}",
+        "day": day.isoformat(),
+        "report_url": f"/finance/reports/{day}",
+        "csv_url": f"/finance/reports/{day}.csv",
+    }
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
     assert "1 discrepancy to resolve" in html.text and f"/workflows/purchase-{order}" in html.text
     assert sheet.status_code == 200 and sheet.headers["content-type"].startswith("text/csv")
     assert [r["reference"] for r in csv.DictReader(io.StringIO(sheet.text))] == [unrecorded]
     assert [(r["day"], r["discrepancies"], r["by_type"]) for r in listed.json()] == [
-        (day.isoformat(), 1, {"missing_in_ledger": 1})]
+        (day.isoformat(), 1, {"missing_in_ledger": 1})
+    ]
     # the worker's gauge behind the reconciliation-discrepancy alert
-    gauge = {t: REGISTRY.get_sample_value("carbuy_reconciliation_discrepancies", {"type": t})
-             for t in ("missing_in_ledger", "duplicate_charge")}
+    gauge = {
+        t: REGISTRY.get_sample_value("carbuy_reconciliation_discrepancies", {"type": t})
+        for t in ("missing_in_ledger", "duplicate_charge")
+    }
     assert gauge == {"missing_in_ledger": 1.0, "duplicate_charge": 0.0}
 
 

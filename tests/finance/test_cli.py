@@ -14,9 +14,9 @@ from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from carbuy.contract.finance import SCHEDULE_ID
-from carbuy.devstack import settings_env
-from carbuy.processes import bin_path
-from carbuy.settings import Settings
+from carbuy.devtools.devstack import settings_env
+from carbuy.devtools.processes import bin_path
+from carbuy.runtime.settings import Settings
 from carbuy.store.ledger import LedgerKind as K
 from tests.finance.conftest import ROOT
 from tests.finance.money import DEPOSIT_FEN, Money
@@ -30,8 +30,15 @@ def db_url_any(tmp_path: Path) -> str:
 
 def carbuy(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **settings_env(settings), "COLUMNS": "200"}
-    return subprocess.run([bin_path("carbuy"), "finance", *args], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [bin_path("carbuy"), "finance", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_reconcile_exits_0_on_a_clean_day_and_stores_its_report(
@@ -65,7 +72,8 @@ def test_reconcile_exits_1_and_names_each_discrepancy_and_the_csv_report_lists_i
     assert unrecorded in run.stdout
     rows = list(csv.DictReader(io.StringIO(printed.stdout)))
     assert [(r["type"], r["purchase_id"], r["reference"]) for r in rows] == [
-        ("missing_in_ledger", f"purchase-{order}", unrecorded)]
+        ("missing_in_ledger", f"purchase-{order}", unrecorded)
+    ]
 
 
 def test_report_of_a_day_never_reconciled_exits_1(settings: Settings, engine: Engine) -> None:
@@ -75,10 +83,16 @@ def test_report_of_a_day_never_reconciled_exits_1(settings: Settings, engine: En
     assert "no report for 2020-01-01" in shown.stderr
 
 
-async def test_schedule_creates_the_daily_schedule_then_updates_it(settings: Settings,
-                                                                   local_env: WorkflowEnvironment) -> None:
-    on_server = settings.model_copy(update={"temporal": settings.temporal.model_copy(update={
-        "address": local_env.client.service_client.config.target_host})})
+async def test_schedule_creates_the_daily_schedule_then_updates_it(
+    settings: Settings, local_env: WorkflowEnvironment
+) -> None:
+    on_server = settings.model_copy(
+        update={
+            "temporal": settings.temporal.model_copy(
+                update={"address": local_env.client.service_client.config.target_host}
+            )
+        }
+    )
 
     first = carbuy(on_server, "schedule")
     again = carbuy(on_server, "schedule")

@@ -15,7 +15,7 @@ from carbuy.finance.engine import reconcile
 from carbuy.finance.lender import LenderFile
 from carbuy.finance.model import Discrepancy, ReconciliationReport
 from carbuy.finance.processor import StripeProcessor
-from carbuy.settings import Settings
+from carbuy.runtime.settings import Settings
 from carbuy.store.ledger import LedgerKind as K
 from carbuy.store.outcomes import OutcomeState
 from tests.finance.money import DEPOSIT_FEN, PRINCIPAL_FEN, Money
@@ -44,9 +44,17 @@ def clean_purchases(money: Money) -> list[str]:
     money.record(completed, K.BALANCE_CHARGED, BALANCE_FEN, balance)
     loan = money.loan(completed)
     money.record(completed, K.LOAN_DISBURSED, PRINCIPAL_FEN, money.disburse(completed, loan))
-    money.ended(completed, OutcomeState.COMPLETED, locked=True, handed_over=True, premium_fen=PREMIUM_FEN,
-                purchase_tax_fen=TAX_FEN, plate_fee_fen=PLATE_FEN, loan_principal_fen=PRINCIPAL_FEN,
-                balance_due_fen=BALANCE_FEN)
+    money.ended(
+        completed,
+        OutcomeState.COMPLETED,
+        locked=True,
+        handed_over=True,
+        premium_fen=PREMIUM_FEN,
+        purchase_tax_fen=TAX_FEN,
+        plate_fee_fen=PLATE_FEN,
+        loan_principal_fen=PRINCIPAL_FEN,
+        balance_due_fen=BALANCE_FEN,
+    )
 
     deposit = money.charge(before_lock, "deposit", DEPOSIT_FEN)
     money.record(before_lock, K.DEPOSIT_CHARGED, DEPOSIT_FEN, deposit)
@@ -128,9 +136,12 @@ def test_every_planted_discrepancy_is_reported_exactly_once_on_its_purchase(
     report = run(settings, engine, day)
 
     assert sorted((d.type, d.purchase_id) for d in report.discrepancies) == sorted(
-        (t, purchase_workflow_id(order)) for t, order in plant.items())
+        (t, purchase_workflow_id(order)) for t, order in plant.items()
+    )
     assert (only(report, T.MISSING_IN_LEDGER).reference, only(report, T.MISSING_IN_LEDGER).actual_fen) == (
-        unrecorded, 500_000)
+        unrecorded,
+        500_000,
+    )
     assert only(report, T.MISSING_AT_PROCESSOR).reference == "pi_never_made"
     mismatch = only(report, T.AMOUNT_MISMATCH)
     assert (mismatch.reference, mismatch.expected_fen, mismatch.actual_fen) == (mismatched, 1_000, DEPOSIT_FEN)
@@ -139,8 +150,11 @@ def test_every_planted_discrepancy_is_reported_exactly_once_on_its_purchase(
     assert stranger in only(report, T.REFUND_WITHOUT_CHARGE).explanation
     assert only(report, T.PAYMENT_WITHOUT_PURCHASE).reference == ghost
     lender = only(report, T.LENDER_MISMATCH)
-    assert (lender.reference, lender.expected_fen, lender.actual_fen) == (disbursement, PRINCIPAL_FEN,
-                                                                         PRINCIPAL_FEN - 100)
+    assert (lender.reference, lender.expected_fen, lender.actual_fen) == (
+        disbursement,
+        PRINCIPAL_FEN,
+        PRINCIPAL_FEN - 100,
+    )
     net = only(report, T.NET_DIFFERS_FROM_OUTCOME)
     assert (net.expected_fen, net.actual_fen) == (DEPOSIT_FEN, 0)
     assert report.skipped_objects == 1  # the stranger's payment carries no carbuy metadata
@@ -151,19 +165,29 @@ def test_lender_lines_and_ledger_rows_without_a_partner_are_each_one_lender_mism
 ) -> None:
     clean_purchases(money)
     booked_by_lender_only, booked_by_carbuy_only = money.new_order(), money.new_order()
-    planted = httpx.post(f"{settings.partners.base_url}/_sandbox/lender/settlement-lines", json={
-        "day": day.isoformat(), "type": "disbursement", "order_ref": booked_by_lender_only,
-        "application_id": "loan_unknown", "amount_fen": 4_000_000})
+    planted = httpx.post(
+        f"{settings.partners.base_url}/_sandbox/lender/settlement-lines",
+        json={
+            "day": day.isoformat(),
+            "type": "disbursement",
+            "order_ref": booked_by_lender_only,
+            "application_id": "loan_unknown",
+            "amount_fen": 4_000_000,
+        },
+    )
     planted.raise_for_status()
     loan = money.loan(booked_by_carbuy_only)
     money.record(booked_by_carbuy_only, K.PRINCIPAL_RETURNED, PRINCIPAL_FEN, loan)  # the lender never got it back
 
     report = run(settings, engine, day)
 
-    assert [(d.type, d.purchase_id, d.expected_fen, d.actual_fen) for d in report.discrepancies] == sorted([
-        (T.LENDER_MISMATCH, purchase_workflow_id(booked_by_lender_only), None, 4_000_000),
-        (T.LENDER_MISMATCH, purchase_workflow_id(booked_by_carbuy_only), PRINCIPAL_FEN, None),
-    ], key=lambda d: d[1])
+    assert [(d.type, d.purchase_id, d.expected_fen, d.actual_fen) for d in report.discrepancies] == sorted(
+        [
+            (T.LENDER_MISMATCH, purchase_workflow_id(booked_by_lender_only), None, 4_000_000),
+            (T.LENDER_MISMATCH, purchase_workflow_id(booked_by_carbuy_only), PRINCIPAL_FEN, None),
+        ],
+        key=lambda d: d[1],
+    )
     assert report.lender_lines == 4
 
 

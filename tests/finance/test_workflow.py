@@ -26,7 +26,7 @@ from carbuy.contract.finance import (
     day_to_reconcile,
 )
 from carbuy.finance.schedule import dev_settings, ensure_schedule
-from carbuy.settings import Settings
+from carbuy.runtime.settings import Settings
 from carbuy.store.db import session_scope
 from carbuy.store.ledger import LedgerKind as K
 from carbuy.store.reports import get_report
@@ -46,8 +46,9 @@ class FakeReconciliation:
         self.days.append(input.day)
         if len(self.days) <= self.failures:
             raise RuntimeError("the lender's file is not there yet")
-        return ReconcileResult(day=input.day, movements=7, discrepancies=1,
-                               by_type={DiscrepancyType.MISSING_IN_LEDGER: 1})
+        return ReconcileResult(
+            day=input.day, movements=7, discrepancies=1, by_type={DiscrepancyType.MISSING_IN_LEDGER: 1}
+        )
 
 
 @asynccontextmanager
@@ -59,8 +60,12 @@ async def reconciliation_worker(client: Client, *activities: object) -> AsyncIte
 
 async def reconcile(client: Client, queue: str, input: ReconcileInput) -> ReconcileResult:
     result: ReconcileResult = await client.execute_workflow(
-        RECONCILIATION_WORKFLOW, input, id=f"reconcile-test-{uuid.uuid4().hex[:8]}", task_queue=queue,
-        result_type=ReconcileResult)
+        RECONCILIATION_WORKFLOW,
+        input,
+        id=f"reconcile-test-{uuid.uuid4().hex[:8]}",
+        task_queue=queue,
+        result_type=ReconcileResult,
+    )
     return result
 
 
@@ -74,7 +79,10 @@ async def test_a_run_without_a_day_reconciles_yesterday_in_china(
 
     assert fake.days == [day_to_reconcile(now, "yesterday")]
     assert (result.day, result.discrepancies, result.by_type) == (
-        fake.days[0], 1, {DiscrepancyType.MISSING_IN_LEDGER: 1})
+        fake.days[0],
+        1,
+        {DiscrepancyType.MISSING_IN_LEDGER: 1},
+    )
 
 
 async def test_a_run_for_today_or_for_a_given_day_takes_that_day(
@@ -121,15 +129,15 @@ async def test_the_schedule_runs_the_real_reconciliation_and_stores_the_days_rep
     client = local_env.client
     activities = ReconciliationActivities(settings, engine)
     async with reconciliation_worker(client, activities.reconcile_day) as queue:
-        scheduled = dev_settings(settings.model_copy(update={
-            "temporal": settings.temporal.model_copy(update={"task_queue": queue})}))
+        scheduled = dev_settings(
+            settings.model_copy(update={"temporal": settings.temporal.model_copy(update={"task_queue": queue})})
+        )
         first, again = await ensure_schedule(client, scheduled), await ensure_schedule(client, scheduled)
         handle = client.get_schedule_handle(SCHEDULE_ID)
         try:
             await handle.trigger()
             workflow_id, run_id = await _first_run(handle)
-            result = await client.get_workflow_handle(workflow_id, run_id=run_id,
-                                                      result_type=ReconcileResult).result()
+            result = await client.get_workflow_handle(workflow_id, run_id=run_id, result_type=ReconcileResult).result()
             description = await handle.describe()
         finally:
             await handle.delete()

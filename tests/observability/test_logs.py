@@ -17,7 +17,7 @@ from temporalio.worker import Worker
 
 from activities.battery import BatteryActivities
 from activities.registration import RegistrationActivities
-from carbuy.settings import Settings
+from carbuy.runtime.settings import Settings
 from observability.logs import configure_logging
 from tests.activities.test_partner_http import contract_input, registration_input
 from tests.fixtures.sandbox import SandboxControl
@@ -67,8 +67,9 @@ async def probe_activity(order_ref: str) -> None:
 
 async def test_an_activity_log_line_carries_workflow_run_activity_and_attempt_as_fields(json_logs: JsonLines) -> None:
     env = ActivityEnvironment()
-    env.info = dataclasses.replace(env.info, workflow_id="purchase-ORD-1", workflow_run_id="run-9",
-                                   activity_type="probe_activity", attempt=3)
+    env.info = dataclasses.replace(
+        env.info, workflow_id="purchase-ORD-1", workflow_run_id="run-9", activity_type="probe_activity", attempt=3
+    )
     await env.run(probe_activity, "ORD-1")
 
     [line] = [entry for entry in json_logs.all() if entry["message"].startswith("probing")]
@@ -84,8 +85,9 @@ async def test_a_workflow_log_line_carries_workflow_id_run_id_and_stage(
     client = time_skipping_env.client
     task_queue = f"logs-{uuid.uuid4().hex[:8]}"
     async with Worker(client, task_queue=task_queue, workflows=[MetricsProbe]):
-        handle = await client.start_workflow(MetricsProbe.run, "ORD-2", id=f"probe-logs-{task_queue}",
-                                             task_queue=task_queue)
+        handle = await client.start_workflow(
+            MetricsProbe.run, "ORD-2", id=f"probe-logs-{task_queue}", task_queue=task_queue
+        )
         await handle.result()
 
     [line] = [entry for entry in json_logs.all() if entry["message"].startswith("probe for")]

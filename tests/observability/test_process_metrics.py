@@ -13,8 +13,8 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.battery import BatteryActivities
 from activities.payments import StripeGateway
-from carbuy.processes import free_port
-from carbuy.settings import MetricsSettings, PartnerSettings, Settings, StripeSettings
+from carbuy.devtools.processes import free_port
+from carbuy.runtime.settings import MetricsSettings, PartnerSettings, Settings, StripeSettings
 from observability import metrics
 from observability.asgi import RequestMetrics
 from observability.sdk import sdk_runtime
@@ -29,14 +29,31 @@ def sample(name: str, **labels: str) -> float:
 
 def all_label_values() -> set[str]:
     """Every label value of every carbuy sample in the registry."""
-    return {value for family in REGISTRY.collect() if family.name.startswith("carbuy_")
-            for s in family.samples for value in s.labels.values()}
+    return {
+        value
+        for family in REGISTRY.collect()
+        if family.name.startswith("carbuy_")
+        for s in family.samples
+        for value in s.labels.values()
+    }
 
 
-@pytest.mark.parametrize(("status", "outcome"), [
-    (200, "ok"), (201, "ok"), (402, "declined"), (409, "conflict"), (422, "refused"), (429, "throttled"),
-    (408, "throttled"), (400, "rejected"), (404, "rejected"), (500, "server_error"), (503, "server_error"),
-])
+@pytest.mark.parametrize(
+    ("status", "outcome"),
+    [
+        (200, "ok"),
+        (201, "ok"),
+        (402, "declined"),
+        (409, "conflict"),
+        (422, "refused"),
+        (429, "throttled"),
+        (408, "throttled"),
+        (400, "rejected"),
+        (404, "rejected"),
+        (500, "server_error"),
+        (503, "server_error"),
+    ],
+)
 def test_an_http_status_maps_to_one_outcome(status: int, outcome: str) -> None:
     assert metrics.outcome_of_status(status) == outcome
 
@@ -84,8 +101,10 @@ async def test_requests_are_labelled_by_route_template_never_by_the_raw_path() -
 
     assert sample("carbuy_http_requests_total", **route) - before[0] == 1
     assert sample("carbuy_http_requests_total", **unmatched) - before[1] == 1
-    assert sample("carbuy_http_request_duration_seconds_count", app="probe", method="GET",
-                  route="/purchases/{order_id}") >= 1
+    assert (
+        sample("carbuy_http_request_duration_seconds_count", app="probe", method="GET", route="/purchases/{order_id}")
+        >= 1
+    )
     assert not any("ORD-7f3a" in value for value in all_label_values())
 
 
@@ -105,7 +124,8 @@ async def test_partner_calls_are_counted_by_institution_and_outcome(
     finally:
         await battery.aclose()
     nowhere = BatteryActivities.from_settings(
-        Settings(partners=PartnerSettings(base_url=f"http://127.0.0.1:{free_port()}", timeout_s=2.0)))
+        Settings(partners=PartnerSettings(base_url=f"http://127.0.0.1:{free_port()}", timeout_s=2.0))
+    )
     try:
         with pytest.raises(httpx.ConnectError):
             await ActivityEnvironment().run(nowhere.create_battery_contract, contract_input(sandbox.new_order_ref()))

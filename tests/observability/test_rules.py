@@ -12,7 +12,7 @@ import pytest
 from prometheus_client.metrics import MetricWrapperBase
 
 import workflows.metrics as workflow_metrics
-from carbuy.settings import MetricsSettings
+from carbuy.runtime.settings import MetricsSettings
 from observability import metrics as process_metrics
 from observability.prometheus import ALERTS, render_config, scrape_targets
 
@@ -20,10 +20,16 @@ ROOT = Path(__file__).resolve().parents[2]
 ALERT_TESTS = ROOT / "observability" / "tests" / "alerts_test.yml"
 DASHBOARD = ROOT / "observability" / "grafana" / "carbuy.json"
 SDK_METRICS = {
-    "temporal_workflow_task_execution_failed_total", "temporal_workflow_task_schedule_to_start_latency_bucket",
-    "temporal_activity_schedule_to_start_latency_bucket", "temporal_worker_task_slots_available",
-    "temporal_sticky_cache_size", "temporal_sticky_cache_hit_total", "temporal_sticky_cache_miss_total",
-    "temporal_activity_execution_failed_total", "temporal_long_request_failure_total", "temporal_num_pollers",
+    "temporal_workflow_task_execution_failed_total",
+    "temporal_workflow_task_schedule_to_start_latency_bucket",
+    "temporal_activity_schedule_to_start_latency_bucket",
+    "temporal_worker_task_slots_available",
+    "temporal_sticky_cache_size",
+    "temporal_sticky_cache_hit_total",
+    "temporal_sticky_cache_miss_total",
+    "temporal_activity_execution_failed_total",
+    "temporal_long_request_failure_total",
+    "temporal_num_pollers",
 }
 """The Temporal SDK's metrics the rules and the dashboard use (the e2e test finds the common ones live)."""
 

@@ -31,5 +31,6 @@ async def test_a_stage_change_is_logged_as_json_with_workflow_run_and_stage(
     assert len(moved) == 1
     assert moved[0]["stage"] == "lock" and moved[0]["workflow_id"] == handle.id and moved[0]["run_id"]
     customer = input.order.customer
-    assert not any(pii in json.dumps(lines, ensure_ascii=False)
-                   for pii in (customer.name, customer.phone, customer.id_card_number))
+    assert not any(
+        pii in json.dumps(lines, ensure_ascii=False) for pii in (customer.name, customer.phone, customer.id_card_number)
+    )

@@ -12,8 +12,8 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from carbuy.processes import free_port
-from carbuy.settings import MetricsSettings
+from carbuy.devtools.processes import free_port
+from carbuy.runtime.settings import MetricsSettings
 from observability.sdk import sdk_runtime
 from tests.observability.probe import MetricsProbe
 
@@ -30,14 +30,21 @@ async def exported(time_skipping_env: WorkflowEnvironment) -> AsyncIterator[Samp
     client = await Client.connect(time_skipping_env.client.service_client.config.target_host, runtime=runtime)
     task_queue = f"probe-{uuid.uuid4().hex[:8]}"
     async with Worker(client, task_queue=task_queue, workflows=[MetricsProbe]):
-        assert await client.execute_workflow(MetricsProbe.run, ORDER_REF, id=f"probe-{ORDER_REF}-{task_queue}",
-                                             task_queue=task_queue) == "done"
+        assert (
+            await client.execute_workflow(
+                MetricsProbe.run, ORDER_REF, id=f"probe-{ORDER_REF}-{task_queue}", task_queue=task_queue
+            )
+            == "done"
+        )
         async with httpx.AsyncClient(timeout=10) as http:
             text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
     assert ORDER_REF not in text
-    yield {(s.name, frozenset(s.labels.items())): s.value
-           for family in text_string_to_metric_families(text) for s in family.samples
-           if s.labels.get("workflow_type") in (None, "MetricsProbe")}
+    yield {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.labels.get("workflow_type") in (None, "MetricsProbe")
+    }
 
 
 def value(samples: Samples, name: str, **labels: str) -> float:
@@ -68,5 +75,9 @@ def test_compensations_are_counted_by_kind_and_outcome_and_sla_breaches_by_stage
 
 def test_the_sdk_runtime_metrics_are_served_beside_them(exported: Samples) -> None:
     names = {name for name, _ in exported}
-    assert {"temporal_worker_task_slots_available", "temporal_workflow_task_schedule_to_start_latency_bucket",
-            "temporal_sticky_cache_size", "temporal_workflow_completed_total"} <= names
+    assert {
+        "temporal_worker_task_slots_available",
+        "temporal_workflow_task_schedule_to_start_latency_bucket",
+        "temporal_sticky_cache_size",
+        "temporal_workflow_completed_total",
+    } <= names

@@ -20,8 +20,15 @@ async def http(sandbox_url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def policy_body(order_ref: str, **changes: Any) -> dict[str, Any]:
-    return {"order_ref": order_ref, "vin": "LMGAE1U50TG000001", "holder_name": "Han Meimei",
-            "holder_id_number": "11010519491231002X", "vehicle_price_fen": 8_990_000, "commercial": True, **changes}
+    return {
+        "order_ref": order_ref,
+        "vin": "LMGAE1U50TG000001",
+        "holder_name": "Han Meimei",
+        "holder_id_number": "11010519491231002X",
+        "vehicle_price_fen": 8_990_000,
+        "commercial": True,
+        **changes,
+    }
 
 
 async def test_the_health_check_answers(http: httpx.AsyncClient) -> None:
@@ -43,9 +50,7 @@ async def test_the_openapi_document_covers_every_institution_and_its_errors(http
     assert (await http.get("/docs")).status_code == 200
 
 
-async def test_the_same_key_and_body_replay_the_first_answer(
-    http: httpx.AsyncClient, sandbox: SandboxControl
-) -> None:
+async def test_the_same_key_and_body_replay_the_first_answer(http: httpx.AsyncClient, sandbox: SandboxControl) -> None:
     order_ref = sandbox.new_order_ref()
     headers = {"Idempotency-Key": f"{order_ref}-bind"}
 
@@ -78,11 +83,18 @@ async def test_a_post_without_an_idempotency_key_is_a_bad_request(
     assert "Idempotency-Key" in response.json()["error"]["reason"]
 
 
-@pytest.mark.parametrize("path", [
-    "/lender/applications/loan_x", "/battery/contracts/bat_x", "/insurer/policies/pol_x",
-    "/registry/applications/reg_x", "/inventory/reservations/res_x", "/carrier/shipments/shp_x",
-    "/stores/bookings/bkg_x",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/lender/applications/loan_x",
+        "/battery/contracts/bat_x",
+        "/insurer/policies/pol_x",
+        "/registry/applications/reg_x",
+        "/inventory/reservations/res_x",
+        "/carrier/shipments/shp_x",
+        "/stores/bookings/bkg_x",
+    ],
+)
 async def test_an_unknown_id_is_not_found(http: httpx.AsyncClient, path: str) -> None:
     response = await http.get(path)
 
@@ -92,11 +104,17 @@ async def test_an_unknown_id_is_not_found(http: httpx.AsyncClient, path: str) ->
 
 async def test_an_id_of_another_order_is_not_found(http: httpx.AsyncClient, sandbox: SandboxControl) -> None:
     order_ref, other = sandbox.new_order_ref(), sandbox.new_order_ref()
-    policy = (await http.post("/insurer/policies", json=policy_body(order_ref),
-                              headers={"Idempotency-Key": f"{order_ref}-bind"})).json()
+    policy = (
+        await http.post(
+            "/insurer/policies", json=policy_body(order_ref), headers={"Idempotency-Key": f"{order_ref}-bind"}
+        )
+    ).json()
 
-    response = await http.post(f"/insurer/policies/{policy['policy_id']}/cancel", json={"order_ref": other},
-                               headers={"Idempotency-Key": f"{other}-cancel"})
+    response = await http.post(
+        f"/insurer/policies/{policy['policy_id']}/cancel",
+        json={"order_ref": other},
+        headers={"Idempotency-Key": f"{other}-cancel"},
+    )
 
     assert response.status_code == 404
 
@@ -122,18 +140,22 @@ async def test_scenarios_chosen_for_an_order_show_when_inspecting_it(
 ) -> None:
     order_ref = sandbox.new_order_ref()
 
-    chosen = await http.put(f"/_sandbox/orders/{order_ref}/scenarios",
-                            json={"scenarios": ["no_stock", "loan_denied"]})
+    chosen = await http.put(f"/_sandbox/orders/{order_ref}/scenarios", json={"scenarios": ["no_stock", "loan_denied"]})
 
     assert chosen.json() == {"order_ref": order_ref, "scenarios": ["loan_denied", "no_stock"]}
     view = await sandbox.inspect(order_ref)
     assert (view["scenarios"], view["requests"], view["objects"], view["callbacks"]) == (
-        ["loan_denied", "no_stock"], [], [], [])
+        ["loan_denied", "no_stock"],
+        [],
+        [],
+        [],
+    )
 
 
 async def test_an_unknown_scenario_is_a_bad_request(http: httpx.AsyncClient, sandbox: SandboxControl) -> None:
-    response = await http.put(f"/_sandbox/orders/{sandbox.new_order_ref()}/scenarios",
-                              json={"scenarios": ["meteor_strike"]})
+    response = await http.put(
+        f"/_sandbox/orders/{sandbox.new_order_ref()}/scenarios", json={"scenarios": ["meteor_strike"]}
+    )
 
     assert response.status_code == 400
 

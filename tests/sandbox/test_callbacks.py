@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from carbuy.contract.events import PartnerEventType as Event
-from carbuy.processes import free_port
+from carbuy.devtools.processes import free_port
 from tests.fixtures.sandbox import CALLBACK_DELAY_S, CallbackSink, SandboxControl
 
 
@@ -30,9 +30,17 @@ def impostor_sink() -> Iterator[CallbackSink]:
 
 
 async def submit_registration(http: httpx.AsyncClient, order_ref: str, callback_url: str) -> dict[str, Any]:
-    body = {"order_ref": order_ref, "vin": "LMGAE1U50TG000001", "owner_name": "Han Meimei",
-            "owner_id_number": "11010519491231002X", "city": "Shenzhen", "policy_id": "pol_1",
-            "purchase_tax_fen": 397_788, "invoice_number": "INV-1", "callback_url": callback_url}
+    body = {
+        "order_ref": order_ref,
+        "vin": "LMGAE1U50TG000001",
+        "owner_name": "Han Meimei",
+        "owner_id_number": "11010519491231002X",
+        "city": "Shenzhen",
+        "policy_id": "pol_1",
+        "purchase_tax_fen": 397_788,
+        "invoice_number": "INV-1",
+        "callback_url": callback_url,
+    }
     response = await http.post("/registry/applications", json=body, headers={"Idempotency-Key": f"{order_ref}-reg"})
     assert response.status_code == 201, response.text
     answer: dict[str, Any] = response.json()
@@ -58,8 +66,7 @@ async def test_a_callback_is_signed_with_the_shared_secret_and_carries_the_order
     filed = await submit_registration(http, order_ref, callback_sink.url)
 
     [issued] = await callback_sink.wait_for(order_ref, count=1)
-    assert (issued.order_ref, issued.reference, issued.type) == (order_ref, filed["application_id"],
-                                                                 Event.PLATE_ISSUED)
+    assert (issued.order_ref, issued.reference, issued.type) == (order_ref, filed["application_id"], Event.PLATE_ISSUED)
     assert str(issued.data["plate"]).startswith("粤BD")
     record = await wait_for_delivery(sandbox, order_ref)
     assert (record["event_id"], record["status"], record["attempts"]) == (issued.event_id, "delivered", 1)

@@ -35,13 +35,24 @@ async def injected(http: httpx.AsyncClient, institution: str) -> dict[str, int]:
 
 
 def policy_body(order_ref: str) -> dict[str, Any]:
-    return {"order_ref": order_ref, "vin": "LMGAE1U50TG000001", "holder_name": "Han Meimei",
-            "holder_id_number": "11010519491231002X", "vehicle_price_fen": 8_990_000, "commercial": True}
+    return {
+        "order_ref": order_ref,
+        "vin": "LMGAE1U50TG000001",
+        "holder_name": "Han Meimei",
+        "holder_id_number": "11010519491231002X",
+        "vehicle_price_fen": 8_990_000,
+        "commercial": True,
+    }
 
 
 def shipment_body(order_ref: str, callback_url: str) -> dict[str, Any]:
-    return {"order_ref": order_ref, "vin": "LMGAE1U50TG000001", "warehouse": "GAC-Huadu-WH2",
-            "delivery_centre": "GZ-Tianhe-01", "callback_url": callback_url}
+    return {
+        "order_ref": order_ref,
+        "vin": "LMGAE1U50TG000001",
+        "warehouse": "GAC-Huadu-WH2",
+        "delivery_centre": "GZ-Tianhe-01",
+        "callback_url": callback_url,
+    }
 
 
 async def bind(http: httpx.AsyncClient, order_ref: str) -> httpx.Response:
@@ -72,8 +83,9 @@ async def test_a_timed_out_request_was_done_and_its_replay_returns_the_same_obje
             await bind(impatient, order_ref)
     started = time.monotonic()
     other = sandbox.new_order_ref()
-    filed = await http.post("/registry/applications", json=registration_body(other, callback_sink.url),
-                            headers={"Idempotency-Key": other})
+    filed = await http.post(
+        "/registry/applications", json=registration_body(other, callback_sink.url), headers={"Idempotency-Key": other}
+    )
     assert (filed.status_code, time.monotonic() - started < 0.3) == (201, True)  # the hold keeps no lock
 
     [policy] = (await sandbox.inspect(order_ref))["objects"]
@@ -103,8 +115,11 @@ async def test_a_duplicated_callback_arrives_twice_under_one_event_id(
     order_ref = sandbox.new_order_ref()
     await inject(http, "registry", duplicate_rate=1.0)
 
-    await http.post("/registry/applications", json=registration_body(order_ref, callback_sink.url),
-                    headers={"Idempotency-Key": order_ref})
+    await http.post(
+        "/registry/applications",
+        json=registration_body(order_ref, callback_sink.url),
+        headers={"Idempotency-Key": order_ref},
+    )
 
     first, second = await callback_sink.wait_for(order_ref, count=2)
     assert (first.event_id, first.type) == (second.event_id, Event.PLATE_ISSUED)
@@ -119,8 +134,9 @@ async def test_a_held_back_callback_is_overtaken_by_the_next_about_the_same_ship
     order_ref = sandbox.new_order_ref()
     await inject(http, "carrier", reorder_rate=0.5, reorder_delay_s=0.3, seed=1)
 
-    await http.post("/carrier/shipments", json=shipment_body(order_ref, callback_sink.url),
-                    headers={"Idempotency-Key": order_ref})
+    await http.post(
+        "/carrier/shipments", json=shipment_body(order_ref, callback_sink.url), headers={"Idempotency-Key": order_ref}
+    )
 
     got = await callback_sink.wait_for(order_ref, count=4)
     emitted = [c["event_id"] for c in await settled_callbacks(sandbox, order_ref, 4)]
@@ -160,13 +176,16 @@ async def test_a_replay_sends_every_lost_callback_in_order_then_the_latest(
     first = await callback_sink.wait_for(order_ref, until=Event.PDI_PASSED)
     records = await settled_callbacks(sandbox, order_ref, 4)
     lost = [r["type"] for r in records if r["status"] == "dropped"]
-    assert (lost, records[-1]["type"], records[-1]["status"]) == ([Event.SHIPMENT_ARRIVED], Event.PDI_PASSED,
-                                                                  "delivered")
+    assert (lost, records[-1]["type"], records[-1]["status"]) == (
+        [Event.SHIPMENT_ARRIVED],
+        Event.PDI_PASSED,
+        "delivered",
+    )
 
     await http.post("/carrier/shipments", json=body, headers={"Idempotency-Key": order_ref})
 
     got = await callback_sink.wait_for(order_ref, count=len(first) + 2)
-    assert [c.type for c in got[len(first):]] == [Event.SHIPMENT_ARRIVED, Event.PDI_PASSED]
+    assert [c.type for c in got[len(first) :]] == [Event.SHIPMENT_ARRIVED, Event.PDI_PASSED]
     assert [r["status"] for r in await settled_callbacks(sandbox, order_ref, 4)] == ["delivered"] * 4
 
 

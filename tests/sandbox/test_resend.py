@@ -21,15 +21,29 @@ async def http(sandbox_url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def registration_body(order_ref: str, callback_url: str) -> dict[str, Any]:
-    return {"order_ref": order_ref, "vin": "LMGAE1U50TG000001", "owner_name": "Han Meimei",
-            "owner_id_number": "11010519491231002X", "city": "Guangzhou", "policy_id": "pol_1",
-            "purchase_tax_fen": 397_788, "invoice_number": "INV-1", "callback_url": callback_url}
+    return {
+        "order_ref": order_ref,
+        "vin": "LMGAE1U50TG000001",
+        "owner_name": "Han Meimei",
+        "owner_id_number": "11010519491231002X",
+        "city": "Guangzhou",
+        "policy_id": "pol_1",
+        "purchase_tax_fen": 397_788,
+        "invoice_number": "INV-1",
+        "callback_url": callback_url,
+    }
 
 
 def loan_body(order_ref: str, callback_url: str) -> dict[str, Any]:
-    return {"order_ref": order_ref, "applicant_name": "Han Meimei", "applicant_id_number": "11010519491231002X",
-            "vehicle_price_fen": 8_990_000, "down_payment_fen": 2_697_000, "term_months": 36,
-            "callback_url": callback_url}
+    return {
+        "order_ref": order_ref,
+        "applicant_name": "Han Meimei",
+        "applicant_id_number": "11010519491231002X",
+        "vehicle_price_fen": 8_990_000,
+        "down_payment_fen": 2_697_000,
+        "term_months": 36,
+        "callback_url": callback_url,
+    }
 
 
 async def post(http: httpx.AsyncClient, path: str, body: dict[str, Any], key: str) -> httpx.Response:
@@ -38,8 +52,9 @@ async def post(http: httpx.AsyncClient, path: str, body: dict[str, Any], key: st
     return response
 
 
-async def settled_callbacks(sandbox: SandboxControl, order_ref: str, count: int,
-                            timeout_s: float = 3.0) -> list[dict[str, Any]]:
+async def settled_callbacks(
+    sandbox: SandboxControl, order_ref: str, count: int, timeout_s: float = 3.0
+) -> list[dict[str, Any]]:
     """The order's callback records once `count` exist and none is still being delivered."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -93,8 +108,13 @@ async def test_only_the_latest_callback_of_a_replayed_request_is_sent_again(
     http: httpx.AsyncClient, sandbox: SandboxControl, callback_sink: CallbackSink
 ) -> None:
     order_ref = sandbox.new_order_ref()
-    body = {"order_ref": order_ref, "vin": "LMGAE1U50TG000001", "warehouse": "GAC-Huadu-WH2",
-            "delivery_centre": "GZ-Tianhe-01", "callback_url": callback_sink.url}
+    body = {
+        "order_ref": order_ref,
+        "vin": "LMGAE1U50TG000001",
+        "warehouse": "GAC-Huadu-WH2",
+        "delivery_centre": "GZ-Tianhe-01",
+        "callback_url": callback_sink.url,
+    }
     await post(http, "/carrier/shipments", body, f"{order_ref}-ship")
     events = await callback_sink.wait_for(order_ref, until=Event.PDI_PASSED)
     await settled_callbacks(sandbox, order_ref, len(events))
@@ -138,7 +158,10 @@ async def test_a_silent_lender_answers_only_when_the_application_is_replayed(
     [dropped] = await settled_callbacks(sandbox, order_ref, 1)
     await asyncio.sleep(CALLBACK_DELAY_S * 4)
     assert (dropped["status"], dropped["type"], callback_sink.received(order_ref)) == (
-        "dropped", Event.LOAN_APPROVED, [])
+        "dropped",
+        Event.LOAN_APPROVED,
+        [],
+    )
     decided = (await http.get(f"/lender/applications/{filed['application_id']}")).json()
     assert decided["status"] == "approved"
 
@@ -146,7 +169,10 @@ async def test_a_silent_lender_answers_only_when_the_application_is_replayed(
 
     [approved] = await callback_sink.wait_for(order_ref, count=1)
     assert (approved.type, approved.reference, approved.data["principal_fen"]) == (
-        Event.LOAN_APPROVED, filed["application_id"], 8_990_000 - 2_697_000)
+        Event.LOAN_APPROVED,
+        filed["application_id"],
+        8_990_000 - 2_697_000,
+    )
     [record] = await settled_callbacks(sandbox, order_ref, 1)
     assert (record["status"], record["resends"]) == ("delivered", 1)
 

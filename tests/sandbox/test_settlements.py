@@ -26,9 +26,15 @@ async def lender(sandbox_url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 async def approved_application(lender: httpx.AsyncClient, order_ref: str, callback_url: str) -> dict[str, Any]:
     """A loan application of 80% of 89,900 CNY, once the sandbox has approved it."""
-    body = {"order_ref": order_ref, "callback_url": callback_url, "applicant_name": "Han Meimei",
-            "applicant_id_number": "11010519491231002X", "vehicle_price_fen": 8_990_000,
-            "down_payment_fen": 1_798_000, "term_months": 36}
+    body = {
+        "order_ref": order_ref,
+        "callback_url": callback_url,
+        "applicant_name": "Han Meimei",
+        "applicant_id_number": "11010519491231002X",
+        "vehicle_price_fen": 8_990_000,
+        "down_payment_fen": 1_798_000,
+        "term_months": 36,
+    }
     created = await lender.post("/applications", json=body, headers={"Idempotency-Key": f"{order_ref}:apply"})
     assert created.status_code == 201, created.text
     application_id = created.json()["application_id"]
@@ -41,9 +47,11 @@ async def approved_application(lender: httpx.AsyncClient, order_ref: str, callba
 
 
 async def disburse(lender: httpx.AsyncClient, application: dict[str, Any], amount_fen: int, key: str) -> httpx.Response:
-    return await lender.post(f"/applications/{application['application_id']}/disbursements",
-                             json={"order_ref": application["order_ref"], "amount_fen": amount_fen},
-                             headers={"Idempotency-Key": key})
+    return await lender.post(
+        f"/applications/{application['application_id']}/disbursements",
+        json={"order_ref": application["order_ref"], "amount_fen": amount_fen},
+        headers={"Idempotency-Key": key},
+    )
 
 
 async def settlement_rows(lender: httpx.AsyncClient, day: date, order_ref: str) -> list[dict[str, str]]:
@@ -70,11 +78,17 @@ async def test_a_disbursement_is_a_line_of_the_day_it_was_paid(
     rows = await settlement_rows(lender, today(), order_ref)
 
     assert again.json() == paid.json()
-    assert rows == [{
-        "day": today().isoformat(), "type": "disbursement", "reference": paid.json()["disbursement_id"],
-        "application_id": application["application_id"], "order_ref": order_ref,
-        "amount_fen": str(application["principal_fen"]), "occurred_at": rows[0]["occurred_at"],
-    }]
+    assert rows == [
+        {
+            "day": today().isoformat(),
+            "type": "disbursement",
+            "reference": paid.json()["disbursement_id"],
+            "application_id": application["application_id"],
+            "order_ref": order_ref,
+            "amount_fen": str(application["principal_fen"]),
+            "occurred_at": rows[0]["occurred_at"],
+        }
+    ]
     assert market_date(datetime.fromisoformat(rows[0]["occurred_at"])) == today()
 
 
@@ -86,15 +100,24 @@ async def test_cancelling_a_disbursed_application_adds_a_return_line(
     await disburse(lender, application, 5_000_000, f"{order_ref}:disburse-1")
     await disburse(lender, application, 2_192_000, f"{order_ref}:disburse-2")
 
-    cancelled = await lender.post(f"/applications/{application['application_id']}/cancel",
-                                  json={"order_ref": order_ref}, headers={"Idempotency-Key": f"{order_ref}:cancel"})
-    await lender.post(f"/applications/{application['application_id']}/cancel",
-                      json={"order_ref": order_ref}, headers={"Idempotency-Key": f"{order_ref}:cancel-again"})
+    cancelled = await lender.post(
+        f"/applications/{application['application_id']}/cancel",
+        json={"order_ref": order_ref},
+        headers={"Idempotency-Key": f"{order_ref}:cancel"},
+    )
+    await lender.post(
+        f"/applications/{application['application_id']}/cancel",
+        json={"order_ref": order_ref},
+        headers={"Idempotency-Key": f"{order_ref}:cancel-again"},
+    )
     rows = await settlement_rows(lender, today(), order_ref)
 
     assert cancelled.json()["principal_returned_fen"] == 7_192_000
     assert [(r["type"], r["amount_fen"]) for r in rows] == [
-        ("disbursement", "5000000"), ("disbursement", "2192000"), ("return", "7192000")]
+        ("disbursement", "5000000"),
+        ("disbursement", "2192000"),
+        ("return", "7192000"),
+    ]
     assert rows[2]["application_id"] == application["application_id"]
     assert rows[2]["reference"].startswith("ret_")
 
@@ -105,8 +128,11 @@ async def test_cancelling_an_application_never_disbursed_returns_nothing(
     order_ref = sandbox.new_order_ref()
     application = await approved_application(lender, order_ref, callback_sink.url)
 
-    await lender.post(f"/applications/{application['application_id']}/cancel", json={"order_ref": order_ref},
-                      headers={"Idempotency-Key": f"{order_ref}:cancel"})
+    await lender.post(
+        f"/applications/{application['application_id']}/cancel",
+        json={"order_ref": order_ref},
+        headers={"Idempotency-Key": f"{order_ref}:cancel"},
+    )
 
     assert await settlement_rows(lender, today(), order_ref) == []
 
@@ -129,14 +155,23 @@ async def test_a_planted_line_appears_in_the_file_of_its_day_only(
     order_ref = sandbox.new_order_ref()
     day = date(2026, 3, 14)
 
-    planted = await sandbox.http.post("/_sandbox/lender/settlement-lines", json={
-        "day": day.isoformat(), "type": "disbursement", "order_ref": order_ref, "application_id": "loan_x",
-        "amount_fen": 123_456, "reference": "disb_repeated"})
+    planted = await sandbox.http.post(
+        "/_sandbox/lender/settlement-lines",
+        json={
+            "day": day.isoformat(),
+            "type": "disbursement",
+            "order_ref": order_ref,
+            "application_id": "loan_x",
+            "amount_fen": 123_456,
+            "reference": "disb_repeated",
+        },
+    )
     rows = await settlement_rows(lender, day, order_ref)
 
     assert planted.status_code == 201, planted.text
     assert [(r["type"], r["reference"], r["amount_fen"], r["application_id"]) for r in rows] == [
-        ("disbursement", "disb_repeated", "123456", "loan_x")]
+        ("disbursement", "disb_repeated", "123456", "loan_x")
+    ]
     assert await settlement_rows(lender, day + timedelta(days=1), order_ref) == []
 
 

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
-from carbuy.settings import DatabaseSettings
+from carbuy.runtime.settings import DatabaseSettings
 from carbuy.store.db import make_engine, migrate, session_scope
 from carbuy.store.ledger import (
     Counterparty,
@@ -36,8 +36,11 @@ LATE_UTC = datetime(2027, 3, 1, 17, 30, tzinfo=UTC)
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A migrated engine on each database carbuy supports."""
-    url = f"sqlite:///{tmp_path / 'carbuy.db'}" if request.param == "sqlite" else request.getfixturevalue(
-        "postgres_schema_url")
+    url = (
+        f"sqlite:///{tmp_path / 'carbuy.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres_schema_url")
+    )
     engine = make_engine(DatabaseSettings(url=url))
     migrate(engine)
     yield engine
@@ -47,8 +50,14 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 def entry(purchase: str, kind: LedgerKind = LedgerKind.DEPOSIT_CHARGED, **changes: Any) -> LedgerEntryCreate:
     """A deposit charge of 100 CNY for a purchase, changed by keyword."""
     fields: dict[str, Any] = {
-        "purchase_id": f"purchase-{purchase}", "order_ref": purchase, "kind": kind, "key": f"purchase-{purchase}:x",
-        "amount_fen": 10_000, "counterparty": Counterparty.PROCESSOR, "reference": "pi_1", "occurred_at": LATE_UTC,
+        "purchase_id": f"purchase-{purchase}",
+        "order_ref": purchase,
+        "kind": kind,
+        "key": f"purchase-{purchase}:x",
+        "amount_fen": 10_000,
+        "counterparty": Counterparty.PROCESSOR,
+        "reference": "pi_1",
+        "occurred_at": LATE_UTC,
     }
     return LedgerEntryCreate.model_validate({**fields, **changes})
 
@@ -102,8 +111,9 @@ def test_concurrent_writers_of_one_key_leave_one_row_that_every_writer_gets_back
         ids = set(pool.map(write, range(16)))
 
     with session_scope(engine) as session:
-        count = session.exec(select(func.count()).select_from(LedgerEntry).where(
-            LedgerEntry.purchase_id == f"purchase-{order}")).one()
+        count = session.exec(
+            select(func.count()).select_from(LedgerEntry).where(LedgerEntry.purchase_id == f"purchase-{order}")
+        ).one()
     assert len(ids) == 1 and count == 1
 
 
@@ -115,8 +125,9 @@ def test_a_day_streams_its_rows_by_purchase_then_insertion_and_leaves_other_days
         record_entry(session=session, entry=entry(later, occurred_at=noon))
         record_entry(session=session, entry=entry(earlier, LedgerKind.BALANCE_CHARGED, occurred_at=noon))
         record_entry(session=session, entry=entry(earlier, occurred_at=noon))
-        record_entry(session=session, entry=entry(earlier, LedgerKind.DEPOSIT_REFUNDED,
-                                                  occurred_at=noon + timedelta(days=1)))
+        record_entry(
+            session=session, entry=entry(earlier, LedgerKind.DEPOSIT_REFUNDED, occurred_at=noon + timedelta(days=1))
+        )
     with session_scope(engine) as session:
         rows = [(r.order_ref, r.kind) for r in entries_for_day(session=session, day=day, batch=2)]
 
@@ -146,20 +157,35 @@ def test_the_sign_of_each_kind_follows_its_net() -> None:
     signed = {kind: signed_fen(kind, 100) for kind in LedgerKind}
 
     assert signed == {
-        LedgerKind.DEPOSIT_CHARGED: 100, LedgerKind.BALANCE_CHARGED: 100,
-        LedgerKind.DEPOSIT_REFUNDED: -100, LedgerKind.BALANCE_REFUNDED: -100,
-        LedgerKind.LOAN_DISBURSED: 100, LedgerKind.PRINCIPAL_RETURNED: -100,
-        LedgerKind.CANCELLATION_FEE_KEPT: 0, LedgerKind.SHIPMENT_CANCELLATION_FEE: 0,
+        LedgerKind.DEPOSIT_CHARGED: 100,
+        LedgerKind.BALANCE_CHARGED: 100,
+        LedgerKind.DEPOSIT_REFUNDED: -100,
+        LedgerKind.BALANCE_REFUNDED: -100,
+        LedgerKind.LOAN_DISBURSED: 100,
+        LedgerKind.PRINCIPAL_RETURNED: -100,
+        LedgerKind.CANCELLATION_FEE_KEPT: 0,
+        LedgerKind.SHIPMENT_CANCELLATION_FEE: 0,
     }
 
 
 def outcome(order: str, **changes: Any) -> PurchaseOutcomeCreate:
     """A purchase cancelled after lock, changed by keyword."""
     fields: dict[str, Any] = {
-        "purchase_id": f"purchase-{order}", "order_ref": order, "state": OutcomeState.CANCELLED, "locked": True,
-        "fee_waived": False, "handed_over": False, "deposit_fen": 10_000, "cancellation_fee_fen": 10_000,
-        "price_fen": 8_990_000, "premium_fen": 95_000, "purchase_tax_fen": 397_787, "plate_fee_fen": 50_000,
-        "loan_principal_fen": 0, "balance_due_fen": 9_522_787, "ended_at": LATE_UTC,
+        "purchase_id": f"purchase-{order}",
+        "order_ref": order,
+        "state": OutcomeState.CANCELLED,
+        "locked": True,
+        "fee_waived": False,
+        "handed_over": False,
+        "deposit_fen": 10_000,
+        "cancellation_fee_fen": 10_000,
+        "price_fen": 8_990_000,
+        "premium_fen": 95_000,
+        "purchase_tax_fen": 397_787,
+        "plate_fee_fen": 50_000,
+        "loan_principal_fen": 0,
+        "balance_due_fen": 9_522_787,
+        "ended_at": LATE_UTC,
     }
     return PurchaseOutcomeCreate.model_validate({**fields, **changes})
 

@@ -14,8 +14,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 from sqlmodel import SQLModel
 
-from carbuy.processes import bin_path
-from carbuy.settings import DatabaseSettings
+from carbuy.devtools.processes import bin_path
+from carbuy.runtime.settings import DatabaseSettings
 from carbuy.store.db import make_engine, migrate, session_scope
 from carbuy.store.migrator import alembic_config, current_revision, import_tables
 from carbuy.store.payment_keys import PaymentKeyCreate, PaymentObjectType, get_by_key, record
@@ -79,8 +79,9 @@ def test_threads_upgrading_at_once_all_succeed_and_agree(fresh_url: str) -> None
 def test_processes_starting_at_once_each_upgrade_with_the_cli_without_error(fresh_url: str) -> None:
     env = {**os.environ, "CARBUY_DB__URL": fresh_url}
     processes = [
-        subprocess.Popen(CARBUY + ["db", "upgrade"], cwd=ROOT, env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        subprocess.Popen(
+            CARBUY + ["db", "upgrade"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         for _ in range(3)
     ]
     outputs = [(process.wait(timeout=120), process.stdout.read() if process.stdout else "") for process in processes]
@@ -103,9 +104,16 @@ def test_a_database_made_by_the_former_create_all_keeps_its_payment_keys(tmp_pat
     try:
         SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables["payment_keys"]])
         with session_scope(engine) as session:
-            record(session=session, payment_key=PaymentKeyCreate(
-                key="purchase-OLD-1:deposit", object_type=PaymentObjectType.PAYMENT_INTENT, object_id="pi_old",
-                order_ref="OLD-1", amount_fen=10_000))
+            record(
+                session=session,
+                payment_key=PaymentKeyCreate(
+                    key="purchase-OLD-1:deposit",
+                    object_type=PaymentObjectType.PAYMENT_INTENT,
+                    object_id="pi_old",
+                    order_ref="OLD-1",
+                    amount_fen=10_000,
+                ),
+            )
         assert "alembic_version" not in inspect(engine).get_table_names()
 
         migrate(engine)

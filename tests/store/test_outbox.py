@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, update
 
-from carbuy.settings import DatabaseSettings
+from carbuy.runtime.settings import DatabaseSettings
 from carbuy.store.db import make_engine, migrate, session_scope
 from carbuy.store.outbox import (
     OutboxMessage,
@@ -44,8 +44,14 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 
 def new_message(order_ref: str, key: str | None = None, body: str = "[carbuy] arrived") -> OutboxMessageCreate:
-    return OutboxMessageCreate(key=key or f"k-{uuid.uuid4().hex}", order_ref=order_ref, channel="sms",
-                               to="13800138000", template="vehicle_arrived", body=body)
+    return OutboxMessageCreate(
+        key=key or f"k-{uuid.uuid4().hex}",
+        order_ref=order_ref,
+        channel="sms",
+        to="13800138000",
+        template="vehicle_arrived",
+        body=body,
+    )
 
 
 def test_a_written_message_is_pending_with_no_attempts(engine: Engine) -> None:
@@ -126,8 +132,11 @@ def test_a_stale_claim_is_taken_over_and_the_first_claimer_can_no_longer_settle_
     with session_scope(engine) as session:
         row = enqueue(session=session, message=new_message(order_ref))
         [first] = [m for m in claim_pending(session=session, limit=1000, claim_timeout=LONG) if m.id == row.id]
-        session.exec(update(OutboxMessage).where(OutboxMessage.id == row.id)  # type: ignore[arg-type]
-                     .values(claimed_at=utcnow() - timedelta(minutes=10)))
+        session.exec(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row.id)  # type: ignore[arg-type]
+            .values(claimed_at=utcnow() - timedelta(minutes=10))
+        )
         session.commit()
         first_claim = first.claim
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
-from carbuy.settings import DatabaseSettings
+from carbuy.runtime.settings import DatabaseSettings
 from carbuy.store.db import make_engine, migrate, session_scope
 from carbuy.store.payment_keys import PaymentKey, PaymentKeyCreate, PaymentObjectType, get_by_key, record
 

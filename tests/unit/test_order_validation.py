@@ -254,8 +254,9 @@ def test_an_unknown_field_on_the_loan_terms_is_refused() -> None:
     assert [(e["loc"], e["type"]) for e in refused(body).value.errors()] == [(("loan", "rate_bp"), "extra_forbidden")]
 
 
-@pytest.mark.parametrize("field", ["order_id", "customer", "model", "trim", "colour", "city", "mode",
-                                   "financing_plan", "price_fen"])
+@pytest.mark.parametrize(
+    "field", ["order_id", "customer", "model", "trim", "colour", "city", "mode", "financing_plan", "price_fen"]
+)
 def test_an_order_missing_a_required_field_is_refused_naming_it(field: str) -> None:
     body = order_body()
     del body[field]

@@ -11,7 +11,7 @@ from carbuy.contract.order import FinancingPlan, Order
 from carbuy.contract.purchase import PurchaseInput
 from carbuy.domain.catalogue import DEFAULT_CATALOGUE, Catalogue, CatalogueModel
 from carbuy.domain.policy import PurchasePolicy
-from carbuy.orders import OrderRejected, order_digest, prepare_purchase
+from starter.orders import OrderRejected, order_digest, prepare_purchase
 from tests.factories import ID_CARD, order_body
 
 KEY = "unit-digest-key"
@@ -22,8 +22,9 @@ def order(plan: FinancingPlan = FinancingPlan.FULL, **changes: Any) -> Order:
     return Order.model_validate(order_body(plan, **changes))
 
 
-def prepare(o: Order, *, catalogue: Catalogue = DEFAULT_CATALOGUE, policy: PurchasePolicy | None = None,
-            on: date = IN_2026) -> PurchaseInput:
+def prepare(
+    o: Order, *, catalogue: Catalogue = DEFAULT_CATALOGUE, policy: PurchasePolicy | None = None, on: date = IN_2026
+) -> PurchaseInput:
     return prepare_purchase(o, catalogue=catalogue, policy=policy or PurchasePolicy(), digest_key=KEY, on=on)
 
 
@@ -121,8 +122,13 @@ def test_a_down_payment_of_the_whole_price_is_rejected_naming_the_loan_field() -
 
 
 def test_a_battery_lease_of_a_model_sold_only_whole_is_rejected_naming_the_mode() -> None:
-    whole_only = CatalogueModel(model_id="aion-ut-super", name="sold whole only", price_whole_fen=8_990_000,
-                                trims=("standard",), colours=("green",))
+    whole_only = CatalogueModel(
+        model_id="aion-ut-super",
+        name="sold whole only",
+        price_whole_fen=8_990_000,
+        trims=("standard",),
+        colours=("green",),
+    )
     errors = rejection(order(FinancingPlan.BATTERY_LEASE), catalogue=Catalogue(models=(whole_only,)))
     assert fields(errors) == ["mode"]
 
@@ -166,9 +172,7 @@ def test_the_digest_is_the_same_for_an_order_that_only_differs_in_how_it_was_wri
     written_differently = order_body(order_id="ORD-DIGEST-2")
     written_differently["customer"]["id_card_number"] = ID_CARD.lower()  # normalised upper case
     written_differently["customer"]["name"] = "  Li Lei  "  # trimmed
-    assert order_digest(Order.model_validate(body), KEY) == order_digest(
-        Order.model_validate(written_differently), KEY
-    )
+    assert order_digest(Order.model_validate(body), KEY) == order_digest(Order.model_validate(written_differently), KEY)
 
 
 @pytest.mark.parametrize(

@@ -83,8 +83,13 @@ def test_the_reminder_stays_before_the_service_is_due_and_the_deadline_after_it_
 def test_scaling_keeps_the_money_rules() -> None:
     policy = PurchasePolicy(deposit_fen=20_000, plate_fee_fen=0)
     scaled = policy.scaled(0.001)
-    for name in ("deposit_fen", "cancellation_fee_fen", "plate_fee_fen", "compulsory_premium_fen",
-                 "min_down_payment_bp"):
+    for name in (
+        "deposit_fen",
+        "cancellation_fee_fen",
+        "plate_fee_fen",
+        "compulsory_premium_fen",
+        "min_down_payment_bp",
+    ):
         assert getattr(scaled, name) == getattr(policy, name), name
 
 

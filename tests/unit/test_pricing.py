@@ -22,16 +22,30 @@ IN_2026 = date(2026, 11, 26)
 AION = DEFAULT_CATALOGUE.get("aion-ut-super")
 assert AION is not None
 WHOLE_ONLY = CatalogueModel(
-    model_id="whole-only", name="A car sold only whole", price_whole_fen=12_000_000, trims=("base",),
+    model_id="whole-only",
+    name="A car sold only whole",
+    price_whole_fen=12_000_000,
+    trims=("base",),
     colours=("black",),
 )
 
 
-def aion_quote(*, battery_leased: bool = False, commercial_insurance: bool = True,
-               down_payment_fen: int | None = None, on: date = IN_2026) -> Quote:
+def aion_quote(
+    *,
+    battery_leased: bool = False,
+    commercial_insurance: bool = True,
+    down_payment_fen: int | None = None,
+    on: date = IN_2026,
+) -> Quote:
     assert AION is not None
-    return quote(AION, battery_leased=battery_leased, commercial_insurance=commercial_insurance,
-                 down_payment_fen=down_payment_fen, policy=PurchasePolicy(), on=on)
+    return quote(
+        AION,
+        battery_leased=battery_leased,
+        commercial_insurance=commercial_insurance,
+        down_payment_fen=down_payment_fen,
+        policy=PurchasePolicy(),
+        on=on,
+    )
 
 
 # --- the catalogue ---------------------------------------------------------------------------------------------
@@ -185,8 +199,7 @@ def test_a_quote_with_too_small_a_down_payment_is_refused_naming_the_field() -> 
 def test_a_quote_takes_the_deposit_premium_and_plate_fee_from_the_policy() -> None:
     assert AION is not None
     policy = PurchasePolicy(deposit_fen=50_000, compulsory_premium_fen=100_000, plate_fee_fen=0)
-    q = quote(AION, battery_leased=False, commercial_insurance=True, down_payment_fen=None, policy=policy,
-              on=IN_2026)
+    q = quote(AION, battery_leased=False, commercial_insurance=True, down_payment_fen=None, policy=policy, on=IN_2026)
     assert (q.deposit_fen, q.compulsory_premium_fen, q.plate_fee_fen) == (50_000, 100_000, 0)
 
 
@@ -226,19 +239,20 @@ def test_the_balance_is_never_below_zero() -> None:
 
 
 def test_a_cancellation_before_lock_refunds_the_whole_deposit() -> None:
-    assert cancellation_refund_fen(deposit_paid_fen=10_000, locked=False, partner_refused=False, fee_fen=10_000) \
-        == 10_000
+    assert (
+        cancellation_refund_fen(deposit_paid_fen=10_000, locked=False, partner_refused=False, fee_fen=10_000) == 10_000
+    )
 
 
 def test_a_cancellation_after_lock_keeps_the_fee() -> None:
     assert cancellation_refund_fen(deposit_paid_fen=10_000, locked=True, partner_refused=False, fee_fen=10_000) == 0
-    assert cancellation_refund_fen(deposit_paid_fen=50_000, locked=True, partner_refused=False, fee_fen=10_000) \
-        == 40_000
+    assert (
+        cancellation_refund_fen(deposit_paid_fen=50_000, locked=True, partner_refused=False, fee_fen=10_000) == 40_000
+    )
 
 
 def test_a_cancellation_after_a_partner_refusal_charges_no_fee() -> None:
-    assert cancellation_refund_fen(deposit_paid_fen=10_000, locked=True, partner_refused=True, fee_fen=10_000) \
-        == 10_000
+    assert cancellation_refund_fen(deposit_paid_fen=10_000, locked=True, partner_refused=True, fee_fen=10_000) == 10_000
 
 
 def test_a_cancellation_refund_is_never_negative() -> None:
@@ -251,5 +265,4 @@ def test_a_cancellation_with_no_deposit_paid_refunds_nothing() -> None:
 
 
 def test_a_cancellation_after_lock_with_no_fee_refunds_everything() -> None:
-    assert cancellation_refund_fen(deposit_paid_fen=10_000, locked=True, partner_refused=False, fee_fen=0) \
-        == 10_000
+    assert cancellation_refund_fen(deposit_paid_fen=10_000, locked=True, partner_refused=False, fee_fen=0) == 10_000

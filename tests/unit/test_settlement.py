@@ -21,9 +21,17 @@ PRINCIPAL_FEN = 7_190_000  # 89,900 CNY less an 18,000 CNY down payment
 def facts(**changes: Any) -> OutcomeFacts:
     """A purchase of the whole car that ended; completed, paid in full, unless changed."""
     fields: dict[str, Any] = {
-        "state": "completed", "locked": True, "fee_waived": False, "handed_over": True,
-        "deposit_fen": DEPOSIT_FEN, "cancellation_fee_fen": FEE_FEN, "price_fen": PRICE_FEN,
-        "premium_fen": PREMIUM_FEN, "purchase_tax_fen": TAX_FEN, "plate_fee_fen": PLATE_FEN, "loan_principal_fen": 0,
+        "state": "completed",
+        "locked": True,
+        "fee_waived": False,
+        "handed_over": True,
+        "deposit_fen": DEPOSIT_FEN,
+        "cancellation_fee_fen": FEE_FEN,
+        "price_fen": PRICE_FEN,
+        "premium_fen": PREMIUM_FEN,
+        "purchase_tax_fen": TAX_FEN,
+        "plate_fee_fen": PLATE_FEN,
+        "loan_principal_fen": 0,
     }
     return OutcomeFacts.model_validate({**fields, **changes})
 

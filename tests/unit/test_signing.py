@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from carbuy.signing import DEFAULT_TOLERANCE_S, SIGNATURE_HEADER, SignatureError, sign, verify
+from carbuy.runtime.signing import DEFAULT_TOLERANCE_S, SIGNATURE_HEADER, SignatureError, sign, verify
 
 SECRET = "whsec_test"
 BODY = b'{"event":"approved"}'

@@ -26,11 +26,16 @@ def test_without_filters_the_query_is_every_purchase_that_needs_attention() -> N
 
 
 def test_each_filter_adds_one_equality_on_its_search_attribute() -> None:
-    query = stuck_query(StuckFilter.model_validate(
-        {"city": "Guangzhou", "stage": "financing", "delivery_centre": "NGC-Guangzhou-Tianhe", "plan": "loan"}))
+    query = stuck_query(
+        StuckFilter.model_validate(
+            {"city": "Guangzhou", "stage": "financing", "delivery_centre": "NGC-Guangzhou-Tianhe", "plan": "loan"}
+        )
+    )
 
-    assert query == (f"{STUCK_QUERY} AND City = 'Guangzhou' AND PurchaseStage = 'financing'"
-                     " AND DeliveryCenter = 'NGC-Guangzhou-Tianhe' AND FinancingPlan = 'loan'")
+    assert query == (
+        f"{STUCK_QUERY} AND City = 'Guangzhou' AND PurchaseStage = 'financing'"
+        " AND DeliveryCenter = 'NGC-Guangzhou-Tianhe' AND FinancingPlan = 'loan'"
+    )
 
 
 def test_a_city_in_chinese_characters_is_a_valid_filter() -> None:

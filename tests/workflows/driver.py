@@ -67,8 +67,11 @@ async def status(handle: WorkflowHandle[PurchaseWorkflow, PurchaseResult]) -> Pu
     return await handle.query(Query.STATUS, result_type=PurchaseStatus)
 
 
-async def until(handle: WorkflowHandle[PurchaseWorkflow, PurchaseResult], ready: Callable[[PurchaseStatus], bool],
-                timeout_s: float = 20.0) -> PurchaseStatus:
+async def until(
+    handle: WorkflowHandle[PurchaseWorkflow, PurchaseResult],
+    ready: Callable[[PurchaseStatus], bool],
+    timeout_s: float = 20.0,
+) -> PurchaseStatus:
     """Poll the status until ready (the time-skipping clock does not move while the test polls)."""
     async with asyncio.timeout(timeout_s):
         while True:
@@ -91,9 +94,14 @@ async def act(handle: WorkflowHandle[PurchaseWorkflow, PurchaseResult], update: 
 def lock_input(input: PurchaseInput, plan: FinancingPlan | None = None) -> LockInput:
     """Lock with what the order asked for."""
     order = input.order
-    return LockInput(trim=order.trim, colour=order.colour, delivery_centre="NGC-Guangzhou-Tianhe",
-                     financing_plan=plan or order.financing_plan, loan=order.loan,
-                     commercial_insurance=order.commercial_insurance)
+    return LockInput(
+        trim=order.trim,
+        colour=order.colour,
+        delivery_centre="NGC-Guangzhou-Tianhe",
+        financing_plan=plan or order.financing_plan,
+        loan=order.loan,
+        commercial_insurance=order.commercial_insurance,
+    )
 
 
 async def pay_deposit(handle: WorkflowHandle[PurchaseWorkflow, PurchaseResult]) -> None:

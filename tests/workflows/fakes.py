@@ -49,15 +49,27 @@ class FakePartners:
         """The activity names called, in order."""
         return [name for name, _ in self.calls]
 
-    async def _callback(self, workflow_id: str, institution: str, type: PartnerEventType, reference: str,
-                        **data: str | int | bool | None) -> None:
+    async def _callback(
+        self,
+        workflow_id: str,
+        institution: str,
+        type: PartnerEventType,
+        reference: str,
+        **data: str | int | bool | None,
+    ) -> None:
         """Deliver a partner's answer as the webhook would, before the request returns.
 
         The purchase matches answers to requests by reference, so the order does not matter; answering
         before returning keeps the time-skipping clock from jumping past a callback still in flight.
         """
-        event = PartnerEvent(event_id=_id("evt"), institution=institution,  # type: ignore[arg-type]
-                             type=type.value, reference=reference, occurred_at=datetime.now(UTC), data=data)
+        event = PartnerEvent(
+            event_id=_id("evt"),
+            institution=institution,  # type: ignore[arg-type]
+            type=type.value,
+            reference=reference,
+            occurred_at=datetime.now(UTC),
+            data=data,
+        )
         await self.client.get_workflow_handle(workflow_id).signal(Signal.PARTNER_EVENT, event)
 
     def _reference(self, prefix: str, key: str) -> tuple[str, bool]:
@@ -77,11 +89,26 @@ class FakePartners:
     def activities(self) -> list[Callable[..., Any]]:
         """The fake activities to register on a test worker."""
         return [
-            self.charge, self.refund, self.reserve, self.release, self.apply_loan, self.submit_documents,
-            self.disburse, self.cancel_loan,
-            self.create_battery, self.activate_battery, self.cancel_battery, self.bind_policy, self.cancel_policy,
-            self.book_shipment, self.cancel_shipment, self.submit_registration, self.book_service, self.notify,
-            self.record_fee, self.record_outcome,
+            self.charge,
+            self.refund,
+            self.reserve,
+            self.release,
+            self.apply_loan,
+            self.submit_documents,
+            self.disburse,
+            self.cancel_loan,
+            self.create_battery,
+            self.activate_battery,
+            self.cancel_battery,
+            self.bind_policy,
+            self.cancel_policy,
+            self.book_shipment,
+            self.cancel_shipment,
+            self.submit_registration,
+            self.book_service,
+            self.notify,
+            self.record_fee,
+            self.record_outcome,
         ]
 
     @activity.defn(name=a.Activity.CHARGE)
@@ -89,8 +116,9 @@ class FakePartners:
         self._record(a.Activity.CHARGE, input)
         if input.payment_method in self.declined_cards:
             raise ApplicationError("Your card was declined.", type=ErrorType.PAYMENT_DECLINED, non_retryable=True)
-        result = self.charges.setdefault(input.key, a.ChargeResult(
-            payment_intent_id=_id("pi"), amount_fen=input.amount_fen, status="succeeded"))
+        result = self.charges.setdefault(
+            input.key, a.ChargeResult(payment_intent_id=_id("pi"), amount_fen=input.amount_fen, status="succeeded")
+        )
         return result
 
     @activity.defn(name=a.Activity.REFUND)
@@ -105,24 +133,38 @@ class FakePartners:
         reservation, resent = self._reference("res", input.key)
         if "stock_silent" in self.scenarios:
             if resent:  # the OEM's allocation comes only when asked again
-                await self._callback(wf, "inventory", PartnerEventType.VEHICLE_ALLOCATED, reservation,
-                                     vin="LGBH52E09PY000003", warehouse="Guangzhou-Panyu")
+                await self._callback(
+                    wf,
+                    "inventory",
+                    PartnerEventType.VEHICLE_ALLOCATED,
+                    reservation,
+                    vin="LGBH52E09PY000003",
+                    warehouse="Guangzhou-Panyu",
+                )
             return a.ReserveVehicleResult(reservation_id=reservation, status="backordered")
         if "no_stock" in self.scenarios:
-            await self._callback(wf, "inventory", PartnerEventType.VEHICLE_ALLOCATED, reservation,
-                                 vin="LGBH52E09PY000002", warehouse="Guangzhou-Panyu")
+            await self._callback(
+                wf,
+                "inventory",
+                PartnerEventType.VEHICLE_ALLOCATED,
+                reservation,
+                vin="LGBH52E09PY000002",
+                warehouse="Guangzhou-Panyu",
+            )
             return a.ReserveVehicleResult(reservation_id=reservation, status="backordered")
         nth = sum(1 for name, _ in self.calls if name == a.Activity.RESERVE_VEHICLE)  # another car, another VIN
-        return a.ReserveVehicleResult(reservation_id=reservation, status="reserved", vin=f"LGBH52E09PY{nth:06d}",
-                                      warehouse="Guangzhou-Panyu")
+        return a.ReserveVehicleResult(
+            reservation_id=reservation, status="reserved", vin=f"LGBH52E09PY{nth:06d}", warehouse="Guangzhou-Panyu"
+        )
 
     @activity.defn(name=a.Activity.RELEASE_VEHICLE)
     async def release(self, input: a.ReleaseVehicleInput) -> a.ReleaseVehicleResult:
         self._record(a.Activity.RELEASE_VEHICLE, input)
         await self._gate(a.Activity.RELEASE_VEHICLE)
         if "release_fails" in self.scenarios:
-            raise ApplicationError("inventory: unknown reservation", type=ErrorType.PARTNER_REJECTED_REQUEST,
-                                   non_retryable=True)
+            raise ApplicationError(
+                "inventory: unknown reservation", type=ErrorType.PARTNER_REJECTED_REQUEST, non_retryable=True
+            )
         return a.ReleaseVehicleResult(released=True)
 
     @activity.defn(name=a.Activity.APPLY_FOR_LOAN)
@@ -132,25 +174,34 @@ class FakePartners:
         if "lender_silent" in self.scenarios and not resent:
             pass  # the decision is lost until the request is sent again
         elif "loan_documents" in self.scenarios:
-            await self._callback(wf, "lender", PartnerEventType.LOAN_DOCUMENTS_REQUIRED, application,
-                                 documents="proof_of_income")
+            await self._callback(
+                wf, "lender", PartnerEventType.LOAN_DOCUMENTS_REQUIRED, application, documents="proof_of_income"
+            )
         elif "loan_denied" in self.scenarios:
             await self._callback(wf, "lender", PartnerEventType.LOAN_DENIED, application, reason="income too low")
         else:
             principal = input.vehicle_price_fen - input.down_payment_fen
-            await self._callback(wf, "lender", PartnerEventType.LOAN_APPROVED, application, principal_fen=principal,
-                        annual_rate_bp=399)
+            await self._callback(
+                wf, "lender", PartnerEventType.LOAN_APPROVED, application, principal_fen=principal, annual_rate_bp=399
+            )
         return a.ApplyForLoanResult(application_id=application, status="pending")
 
     @activity.defn(name=a.Activity.SUBMIT_LOAN_DOCUMENTS)
     async def submit_documents(self, input: a.SubmitLoanDocumentsInput) -> a.SubmitLoanDocumentsResult:
         wf = self._record(a.Activity.SUBMIT_LOAN_DOCUMENTS, input)
         if "loan_denied" in self.scenarios:
-            await self._callback(wf, "lender", PartnerEventType.LOAN_DENIED, input.application_id,
-                                 reason="income too low")
+            await self._callback(
+                wf, "lender", PartnerEventType.LOAN_DENIED, input.application_id, reason="income too low"
+            )
         else:
-            await self._callback(wf, "lender", PartnerEventType.LOAN_APPROVED, input.application_id,
-                                 principal_fen=6_293_000, annual_rate_bp=399)
+            await self._callback(
+                wf,
+                "lender",
+                PartnerEventType.LOAN_APPROVED,
+                input.application_id,
+                principal_fen=6_293_000,
+                annual_rate_bp=399,
+            )
         return a.SubmitLoanDocumentsResult(application_id=input.application_id, status="submitted")
 
     @activity.defn(name=a.Activity.DISBURSE_LOAN)
@@ -168,8 +219,11 @@ class FakePartners:
     async def create_battery(self, input: a.CreateBatteryContractInput) -> a.BatteryContractResult:
         self._record(a.Activity.CREATE_BATTERY_CONTRACT, input)
         if "battery_refuses" in self.scenarios:
-            raise ApplicationError("battery operator: no battery capacity for this model in the city",
-                                   type=ErrorType.PARTNER_REFUSED, non_retryable=True)
+            raise ApplicationError(
+                "battery operator: no battery capacity for this model in the city",
+                type=ErrorType.PARTNER_REFUSED,
+                non_retryable=True,
+            )
         return a.BatteryContractResult(contract_id=_id("bat"), status="signed")
 
     @activity.defn(name=a.Activity.ACTIVATE_BATTERY_CONTRACT)
@@ -187,11 +241,13 @@ class FakePartners:
     async def bind_policy(self, input: a.BindPolicyInput) -> a.BindPolicyResult:
         self._record(a.Activity.BIND_POLICY, input)
         if "insurer_refuses" in self.scenarios:
-            raise ApplicationError("insurer: the VIN is not insurable", type=ErrorType.PARTNER_REFUSED,
-                                   non_retryable=True)
+            raise ApplicationError(
+                "insurer: the VIN is not insurable", type=ErrorType.PARTNER_REFUSED, non_retryable=True
+            )
         commercial = input.vehicle_price_fen * 250 // 10_000 if input.commercial else 0
-        return a.BindPolicyResult(policy_id=_id("pol"), compulsory_premium_fen=95_000,
-                                  commercial_premium_fen=commercial)
+        return a.BindPolicyResult(
+            policy_id=_id("pol"), compulsory_premium_fen=95_000, commercial_premium_fen=commercial
+        )
 
     @activity.defn(name=a.Activity.CANCEL_POLICY)
     async def cancel_policy(self, input: a.CancelPolicyInput) -> a.CancelPolicyResult:
@@ -233,8 +289,13 @@ class FakePartners:
         if "registry_silent" in self.scenarios:
             pass  # the plate does not come while the test looks at the purchase
         elif "registration_rejected" in self.scenarios and first:
-            await self._callback(wf, "registry", PartnerEventType.REGISTRATION_REJECTED, application,
-                                 reason="owner name does not match the id card")
+            await self._callback(
+                wf,
+                "registry",
+                PartnerEventType.REGISTRATION_REJECTED,
+                application,
+                reason="owner name does not match the id card",
+            )
         else:
             await self._callback(wf, "registry", PartnerEventType.PLATE_ISSUED, application, plate="粤A·D12345")
         return a.SubmitRegistrationResult(application_id=application, status="pending")
@@ -248,8 +309,9 @@ class FakePartners:
     async def notify(self, input: a.SendNotificationInput) -> a.SendNotificationResult:
         self._record(a.Activity.SEND_NOTIFICATION, input)
         if "notifier_down" in self.scenarios:
-            raise ApplicationError("notifier: gateway refused the message", type="NotificationRefused",
-                                   non_retryable=True)
+            raise ApplicationError(
+                "notifier: gateway refused the message", type="NotificationRefused", non_retryable=True
+            )
         return a.SendNotificationResult(message_id=_id("msg"))
 
     @activity.defn(name=a.Activity.RECORD_CANCELLATION_FEE)

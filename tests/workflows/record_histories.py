@@ -24,8 +24,8 @@ from carbuy.contract.purchase import (
     SwitchToFullPaymentInput,
     Update,
 )
-from carbuy.processes import bin_path
-from carbuy.temporal import register_search_attributes
+from carbuy.devtools.processes import bin_path
+from carbuy.runtime.temporal import register_search_attributes
 from tests.factories import purchase_input
 from tests.workflows.driver import (
     act,
@@ -70,15 +70,19 @@ SCENARIOS: dict[str, tuple[PurchaseInput, Drive, set[str]]] = {
     "cancelled_after_lock_loan": (purchase_input(FinancingPlan.LOAN), _cancel_after_lock, set()),
     "expired_before_deposit": (purchase_input(FinancingPlan.FULL), _deposit_expires, set()),
     "reallocated_after_damage_full": (purchase_input(FinancingPlan.FULL), _complete, {"damaged"}),
-    "switched_to_full_after_denied_loan": (purchase_input(FinancingPlan.LOAN), _switch_to_full_payment,
-                                           {"loan_denied"}),
+    "switched_to_full_after_denied_loan": (
+        purchase_input(FinancingPlan.LOAN),
+        _switch_to_full_payment,
+        {"loan_denied"},
+    ),
 }
 
 
 async def record(names: list[str]) -> None:
     """Run the named scenarios (default: every one) on the time-skipping server and save their histories."""
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=bin_path("temporal-test-server"), data_converter=pydantic_data_converter)
+        test_server_existing_path=bin_path("temporal-test-server"), data_converter=pydantic_data_converter
+    )
     await register_search_attributes(env.client, "default", check_existing=False)
     try:
         HISTORIES.mkdir(exist_ok=True)

@@ -52,8 +52,14 @@ from tests.workflows.fakes import FakePartners
 
 T = TypeVar("T")
 
-UNDOS = {Activity.REFUND, Activity.RELEASE_VEHICLE, Activity.CANCEL_LOAN, Activity.CANCEL_BATTERY_CONTRACT,
-         Activity.CANCEL_POLICY, Activity.CANCEL_SHIPMENT}
+UNDOS = {
+    Activity.REFUND,
+    Activity.RELEASE_VEHICLE,
+    Activity.CANCEL_LOAN,
+    Activity.CANCEL_BATTERY_CONTRACT,
+    Activity.CANCEL_POLICY,
+    Activity.CANCEL_SHIPMENT,
+}
 
 
 def _calls(partners: FakePartners, kind: type[T]) -> list[T]:
@@ -84,8 +90,9 @@ async def test_after_a_denied_loan_the_customer_switches_to_full_payment_and_buy
     assert Activity.DISBURSE_LOAN not in names and not UNDOS & set(names)
     assert Activity.ACTIVATE_BATTERY_CONTRACT in names  # the battery lease stays
     balance = [c for c in _calls(partners, ChargeInput) if c.kind == "balance"]
-    assert [c.amount_fen for c in balance] == [balance_due_fen(input.quote, premium_fen=input.quote.premium_fen,
-                                                               loan_principal_fen=0)]
+    assert [c.amount_fen for c in balance] == [
+        balance_due_fen(input.quote, premium_fen=input.quote.premium_fen, loan_principal_fen=0)
+    ]
     assert "loan_denied" in _templates(partners)
     outcome = _calls(partners, RecordPurchaseOutcomeInput)[-1]
     assert (outcome.state, outcome.loan_principal_fen) == ("completed", 0)
@@ -104,9 +111,17 @@ async def test_a_denied_loan_not_switched_in_time_cancels_without_fee_undoing_in
     undos = [name for name in partners.names() if name in UNDOS]
     # reverse order of the steps done: policy (bound last), shipment, loan application, VIN, then the deposit
     assert undos[-1] == Activity.REFUND and undos.index(Activity.CANCEL_SHIPMENT) < undos.index(
-        Activity.RELEASE_VEHICLE)
-    assert sorted(undos) == sorted([Activity.CANCEL_POLICY, Activity.CANCEL_SHIPMENT, Activity.CANCEL_LOAN,
-                                    Activity.RELEASE_VEHICLE, Activity.REFUND])
+        Activity.RELEASE_VEHICLE
+    )
+    assert sorted(undos) == sorted(
+        [
+            Activity.CANCEL_POLICY,
+            Activity.CANCEL_SHIPMENT,
+            Activity.CANCEL_LOAN,
+            Activity.RELEASE_VEHICLE,
+            Activity.REFUND,
+        ]
+    )
     assert [r.amount_fen for r in _calls(partners, RefundInput)] == [input.quote.deposit_fen]  # no fee
     assert Activity.RECORD_CANCELLATION_FEE not in partners.names()
 
@@ -173,8 +188,7 @@ async def test_a_car_that_cannot_be_delivered_is_replaced_by_another_vin(ts_clie
     assert (first.key.endswith(":allocation"), second.key.endswith(":allocation-2")) == (True, True)
     [released] = _calls(partners, ReleaseVehicleInput)  # the first car went back to the OEM, before the second
     names = partners.names()
-    assert names.index(Activity.RELEASE_VEHICLE) < [i for i, n in enumerate(names)
-                                                    if n == Activity.RESERVE_VEHICLE][1]
+    assert names.index(Activity.RELEASE_VEHICLE) < [i for i, n in enumerate(names) if n == Activity.RESERVE_VEHICLE][1]
     assert Activity.CANCEL_SHIPMENT not in names  # the carrier's job had ended
     shipments = _calls(partners, BookShipmentInput)
     assert len(shipments) == 2 and shipments[0].vin != shipments[1].vin

@@ -40,7 +40,10 @@ async def test_a_completed_purchase_stays_within_its_history_budget(ts_client: C
     assert len(history.events) <= HISTORY_EVENT_BUDGET[plan], f"{len(history.events)} events: {breakdown}"
     assert History(events=history.events).ByteSize() <= HISTORY_BYTES_BUDGET
     # notifications and the outcome record are local activities (markers), never activity tasks
-    scheduled = {e.activity_task_scheduled_event_attributes.activity_type.name for e in history.events
-                 if e.HasField("activity_task_scheduled_event_attributes")}
+    scheduled = {
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    }
     assert not scheduled & {Activity.SEND_NOTIFICATION.value, Activity.RECORD_PURCHASE_OUTCOME.value}, scheduled
     assert kinds["marker_recorded"] >= 8  # the patch marker and at least seven notifications and the outcome

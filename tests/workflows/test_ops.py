@@ -55,7 +55,8 @@ async def _flag(client: Client, workflow_id: str) -> tuple[bool | None, datetime
     """NeedsAttention and StuckSince as stored (read raw: the test server keeps an unset attribute as an empty
     value where a real server removes it)."""
     description = await client.workflow_service.describe_workflow_execution(
-        DescribeWorkflowExecutionRequest(namespace="default", execution=WorkflowExecution(workflow_id=workflow_id)))
+        DescribeWorkflowExecutionRequest(namespace="default", execution=WorkflowExecution(workflow_id=workflow_id))
+    )
     fields = description.workflow_execution_info.search_attributes.indexed_fields
     values = {name: json.loads(payload.data) if payload.data else None for name, payload in fields.items()}
     since = values.get(STUCK_SINCE_KEY.name) or None
@@ -109,13 +110,26 @@ async def test_ops_actions_that_do_not_fit_the_stage_are_refused_before_they_rea
         before = await _update_events(handle)
         refused = [
             (OpsUpdate.RETRY, RetryInput(operator=OPERATOR, reason="try again")),
-            (OpsUpdate.CORRECT_REGISTRATION, CorrectRegistrationInput(
-                operator=OPERATOR, reason="typo", owner_name="Wang Fang", owner_id_number="11010519491231002X")),
-            (OpsUpdate.CHANGE_DELIVERY_CENTRE, ChangeDeliveryCentreInput(
-                operator=OPERATOR, reason="closer", delivery_centre="NGC-Shenzhen-Futian")),
-            (OpsUpdate.RESOLVE_UNDO, ResolveUndoInput(
-                operator=OPERATOR, reason="done by hand", undo="refund_deposit", reference="pi_1",
-                external_reference="manual-1")),
+            (
+                OpsUpdate.CORRECT_REGISTRATION,
+                CorrectRegistrationInput(
+                    operator=OPERATOR, reason="typo", owner_name="Wang Fang", owner_id_number="11010519491231002X"
+                ),
+            ),
+            (
+                OpsUpdate.CHANGE_DELIVERY_CENTRE,
+                ChangeDeliveryCentreInput(operator=OPERATOR, reason="closer", delivery_centre="NGC-Shenzhen-Futian"),
+            ),
+            (
+                OpsUpdate.RESOLVE_UNDO,
+                ResolveUndoInput(
+                    operator=OPERATOR,
+                    reason="done by hand",
+                    undo="refund_deposit",
+                    reference="pi_1",
+                    external_reference="manual-1",
+                ),
+            ),
         ]
         for update, arg in refused:
             with pytest.raises(WorkflowUpdateFailedError) as refusal:
@@ -138,9 +152,16 @@ async def test_a_rejected_registration_waits_for_corrected_data_and_is_resubmitt
         stuck = await until(handle, waiting_for("corrected registration data"))
         assert stuck.attention.needed and "registration rejected" in stuck.attention.reasons[0]
 
-        answer = await _ops(handle, OpsUpdate.CORRECT_REGISTRATION, CorrectRegistrationInput(
-            operator=OPERATOR, reason="name typed wrong", owner_name="Wang Fang",
-            owner_id_number="11010519491231002X"))
+        answer = await _ops(
+            handle,
+            OpsUpdate.CORRECT_REGISTRATION,
+            CorrectRegistrationInput(
+                operator=OPERATOR,
+                reason="name typed wrong",
+                owner_name="Wang Fang",
+                owner_id_number="11010519491231002X",
+            ),
+        )
         assert answer.accepted
         done = await until(handle, lambda s: s.plate is not None and s.stage == PurchaseStage.HANDOVER)
         assert not done.attention.needed
@@ -163,8 +184,13 @@ async def test_extending_a_breached_deadline_clears_the_flag_and_gives_the_wait_
         stuck = await until(handle, lambda s: s.attention.needed)
         assert [w.breached for w in stuck.waiting_for] == [True]
 
-        answer = await _ops(handle, OpsUpdate.EXTEND_DEADLINE, ExtendDeadlineInput(
-            operator=OPERATOR, reason="customer asked for two more days", extend_by=timedelta(days=2)))
+        answer = await _ops(
+            handle,
+            OpsUpdate.EXTEND_DEADLINE,
+            ExtendDeadlineInput(
+                operator=OPERATOR, reason="customer asked for two more days", extend_by=timedelta(days=2)
+            ),
+        )
         assert answer.accepted
         assert "ops_attention" in _templates(partners) and "purchase_delayed" not in _templates(partners)
         extended = await until(handle, lambda s: not s.attention.needed)
@@ -182,8 +208,13 @@ async def test_ops_change_the_delivery_centre_before_the_car_ships_and_retry_the
         handle = await start(ts_client, queue, input)
         await pay_and_lock(handle, input)
         await until(handle, waiting_for("the OEM to allocate a VIN"))
-        answer = await _ops(handle, OpsUpdate.CHANGE_DELIVERY_CENTRE, ChangeDeliveryCentreInput(
-            operator=OPERATOR, reason="customer moved", delivery_centre="NGC-Shenzhen-Futian"))
+        answer = await _ops(
+            handle,
+            OpsUpdate.CHANGE_DELIVERY_CENTRE,
+            ChangeDeliveryCentreInput(
+                operator=OPERATOR, reason="customer moved", delivery_centre="NGC-Shenzhen-Futian"
+            ),
+        )
         assert answer.accepted
         assert (await handle.describe()).typed_search_attributes.get(DELIVERY_CENTER_KEY) == "NGC-Shenzhen-Futian"
         await _ops(handle, OpsUpdate.RETRY, RetryInput(operator=OPERATOR, reason="OEM lost the request"))
@@ -191,8 +222,11 @@ async def test_ops_change_the_delivery_centre_before_the_car_ships_and_retry_the
         [shipment] = [arg for name, arg in partners.calls if name == Activity.BOOK_SHIPMENT]
         assert shipment.delivery_centre == "NGC-Shenzhen-Futian"
         with pytest.raises(WorkflowUpdateFailedError):  # the car has shipped
-            await _ops(handle, OpsUpdate.CHANGE_DELIVERY_CENTRE, ChangeDeliveryCentreInput(
-                operator=OPERATOR, reason="again", delivery_centre="NGC-Guangzhou-Tianhe"))
+            await _ops(
+                handle,
+                OpsUpdate.CHANGE_DELIVERY_CENTRE,
+                ChangeDeliveryCentreInput(operator=OPERATOR, reason="again", delivery_centre="NGC-Guangzhou-Tianhe"),
+            )
 
 
 async def test_an_ops_cancellation_after_lock_waives_the_fee_and_refunds_the_whole_deposit(
@@ -229,26 +263,52 @@ async def test_a_failed_undo_leaves_the_purchase_failed_for_ops_who_retry_it_or_
         assert (undo.kind, "unknown reservation" in undo.error) == ("release_vehicle", True)
         assert failed.attention.needed and "release_vehicle" in failed.attention.reasons[0]
         assert [arg.amount_fen for _, arg in partners.calls if isinstance(arg, RefundInput)] == [
-            input.quote.deposit_fen]  # the deposit refund ran after the failed release
+            input.quote.deposit_fen
+        ]  # the deposit refund ran after the failed release
         assert Activity.CANCEL_LOAN in partners.names()
-        ops_told = [arg for name, arg in partners.calls
-                    if name == Activity.SEND_NOTIFICATION and arg.template == "ops_attention"]
+        ops_told = [
+            arg
+            for name, arg in partners.calls
+            if name == Activity.SEND_NOTIFICATION and arg.template == "ops_attention"
+        ]
         assert len(ops_told) == 1 and ops_told[0].audience == "ops"
 
         with pytest.raises(WorkflowUpdateFailedError) as wrong:
-            await _ops(handle, OpsUpdate.RESOLVE_UNDO, ResolveUndoInput(
-                operator=OPERATOR, reason="wrong reference", undo=undo.kind, reference="nope",
-                external_reference="m-1"))
+            await _ops(
+                handle,
+                OpsUpdate.RESOLVE_UNDO,
+                ResolveUndoInput(
+                    operator=OPERATOR,
+                    reason="wrong reference",
+                    undo=undo.kind,
+                    reference="nope",
+                    external_reference="m-1",
+                ),
+            )
         assert "InvalidAction" in repr(wrong.value.cause)
 
         await _ops(handle, OpsUpdate.RETRY, RetryInput(operator=OPERATOR, reason="inventory was down"))
-        again = await until(handle, lambda s: s.state == PurchaseState.FAILED and any(
-            "ops li.wei: retrying" in e.event for e in s.timeline) and s.failed_undos)
+        again = await until(
+            handle,
+            lambda s: (
+                s.state == PurchaseState.FAILED
+                and any("ops li.wei: retrying" in e.event for e in s.timeline)
+                and s.failed_undos
+            ),
+        )
         assert sum(1 for name, _ in partners.calls if name == Activity.RELEASE_VEHICLE) == 2
 
-        await _ops(handle, OpsUpdate.RESOLVE_UNDO, ResolveUndoInput(
-            operator=OPERATOR, reason="released in the OEM portal", undo=undo.kind, reference=undo.reference,
-            external_reference="OEM-TICKET-7781"))
+        await _ops(
+            handle,
+            OpsUpdate.RESOLVE_UNDO,
+            ResolveUndoInput(
+                operator=OPERATOR,
+                reason="released in the OEM portal",
+                undo=undo.kind,
+                reference=undo.reference,
+                external_reference="OEM-TICKET-7781",
+            ),
+        )
         result = await handle.result()
     assert (result.state, result.stage) == (PurchaseState.CANCELLED, PurchaseStage.CANCELLED)
     assert again.attention.needed

@@ -27,15 +27,27 @@ from tests.workflows.driver import (
 )
 from tests.workflows.fakes import FakePartners
 
-UNDOS = {Activity.REFUND, Activity.RELEASE_VEHICLE, Activity.CANCEL_LOAN, Activity.CANCEL_BATTERY_CONTRACT,
-         Activity.CANCEL_POLICY, Activity.CANCEL_SHIPMENT}
+UNDOS = {
+    Activity.REFUND,
+    Activity.RELEASE_VEHICLE,
+    Activity.CANCEL_LOAN,
+    Activity.CANCEL_BATTERY_CONTRACT,
+    Activity.CANCEL_POLICY,
+    Activity.CANCEL_SHIPMENT,
+}
 
 
 async def _update_events(handle: WorkflowHandle[Any, Any]) -> list[EventType.ValueType]:
     """The update events of a history (the test server records a workflow task even for a rejected update)."""
-    return [e.event_type for e in (await handle.fetch_history()).events
-            if e.event_type in (EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
-                                EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED)]
+    return [
+        e.event_type
+        for e in (await handle.fetch_history()).events
+        if e.event_type
+        in (
+            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+            EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
+        )
+    ]
 
 
 def _undos(partners: FakePartners) -> list[str]:
@@ -87,8 +99,13 @@ async def test_cancelling_after_lock_keeps_the_deposit_as_fee_and_undoes_every_s
     async with purchase_worker(ts_client, partners) as queue:
         handle = await start(ts_client, queue, input)
         await pay_and_lock(handle, input)
-        await until(handle, lambda s: all(b.done for b in s.branches if b.branch.value != "vehicle")
-                    and any("inspection" in w.what for w in s.waiting_for))
+        await until(
+            handle,
+            lambda s: (
+                all(b.done for b in s.branches if b.branch.value != "vehicle")
+                and any("inspection" in w.what for w in s.waiting_for)
+            ),
+        )
         await act(handle, Update.CANCEL, CancelInput(reason="found a cheaper car"))
         result = await handle.result()
         final = await status(handle)
@@ -96,8 +113,15 @@ async def test_cancelling_after_lock_keeps_the_deposit_as_fee_and_undoes_every_s
     assert result.state == PurchaseState.CANCELLED
     assert _refunds(partners) == []  # 100 CNY deposit kept as the cancellation fee, nothing else was paid
     undos = _undos(partners)
-    assert sorted(undos) == sorted([Activity.CANCEL_SHIPMENT, Activity.RELEASE_VEHICLE, Activity.CANCEL_POLICY,
-                                    Activity.CANCEL_BATTERY_CONTRACT, Activity.CANCEL_LOAN])
+    assert sorted(undos) == sorted(
+        [
+            Activity.CANCEL_SHIPMENT,
+            Activity.RELEASE_VEHICLE,
+            Activity.CANCEL_POLICY,
+            Activity.CANCEL_BATTERY_CONTRACT,
+            Activity.CANCEL_LOAN,
+        ]
+    )
     # undone in reverse: within each branch, the later step first
     assert undos.index(Activity.CANCEL_SHIPMENT) < undos.index(Activity.RELEASE_VEHICLE)
     assert undos.index(Activity.CANCEL_BATTERY_CONTRACT) < undos.index(Activity.CANCEL_LOAN)

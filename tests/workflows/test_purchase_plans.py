@@ -38,8 +38,12 @@ async def test_every_plan_completes_from_deposit_to_first_service(ts_client: Cli
     charges = [arg for name, arg in partners.calls if name == Activity.CHARGE]
     assert [(c.kind, c.amount_fen) for c in charges] == [
         ("deposit", input.quote.deposit_fen),
-        ("balance", balance_due_fen(input.quote, premium_fen=input.quote.premium_fen,
-                                    loan_principal_fen=input.quote.loan_principal_fen)),
+        (
+            "balance",
+            balance_due_fen(
+                input.quote, premium_fen=input.quote.premium_fen, loan_principal_fen=input.quote.loan_principal_fen
+            ),
+        ),
     ]
     assert all(isinstance(c, ChargeInput) and c.key.startswith(f"purchase-{input.order.order_id}:") for c in charges)
     assert final.mode == (PurchaseMode.BATTERY_LEASE if plan.has_battery_lease else PurchaseMode.WHOLE)

@@ -17,10 +17,20 @@ TEXTS = {path.stem: path.read_text() for path in HISTORIES}
 
 def test_there_is_a_saved_history_for_every_plan_and_for_compensation() -> None:
     names = set(TEXTS)
-    assert {"completed_full", "completed_loan", "completed_battery_lease", "completed_loan_battery",
-            "cancelled_after_lock_loan", "expired_before_deposit", "reallocated_after_damage_full",
-            "switched_to_full_after_denied_loan", "before_saga_damaged", "before_saga_loan_denied",
-            "before_saga_registration_rejected_then_cancel", "before_saga_workflow_cancel_after_lock"} <= names
+    assert {
+        "completed_full",
+        "completed_loan",
+        "completed_battery_lease",
+        "completed_loan_battery",
+        "cancelled_after_lock_loan",
+        "expired_before_deposit",
+        "reallocated_after_damage_full",
+        "switched_to_full_after_denied_loan",
+        "before_saga_damaged",
+        "before_saga_loan_denied",
+        "before_saga_registration_rejected_then_cancel",
+        "before_saga_workflow_cancel_after_lock",
+    } <= names
 
 
 @pytest.mark.parametrize("name", sorted(TEXTS))
@@ -39,9 +49,12 @@ COLD_START = sorted((Path(__file__).resolve().parents[1] / "histories" / "sdk_py
 COLD_START_TEXTS = {path.stem: path.read_text() for path in COLD_START}
 
 
-@pytest.mark.xfail(strict=True, reason="temporalio/sdk-python#1591 (open in 1.35.0): a worker restarted between a "
-                   "declined payment and the customer's next attempt records the update's acceptance in an order "
-                   "its own replay does not reproduce; when the SDK fixes it, this passes and must lose its xfail")
+@pytest.mark.xfail(
+    strict=True,
+    reason="temporalio/sdk-python#1591 (open in 1.35.0): a worker restarted between a "
+    "declined payment and the customer's next attempt records the update's acceptance in an order "
+    "its own replay does not reproduce; when the SDK fixes it, this passes and must lose its xfail",
+)
 @pytest.mark.parametrize("name", sorted(COLD_START_TEXTS))
 async def test_a_history_written_by_a_cold_worker_around_an_update_replays(name: str) -> None:
     # recorded by `carbuy chaos` (1,000 purchases, worker SIGKILLs): both purchases ran on and completed, with their

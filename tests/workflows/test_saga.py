@@ -44,9 +44,13 @@ FEE = PurchasePolicy().cancellation_fee_fen
 BIG_DEPOSIT = 50_000
 """A deposit above the fee, so what is refunded after lock (deposit - fee) is not zero."""
 
-UNDO_OF = {A.RESERVE_VEHICLE: A.RELEASE_VEHICLE, A.APPLY_FOR_LOAN: A.CANCEL_LOAN,
-           A.CREATE_BATTERY_CONTRACT: A.CANCEL_BATTERY_CONTRACT, A.BIND_POLICY: A.CANCEL_POLICY,
-           A.BOOK_SHIPMENT: A.CANCEL_SHIPMENT}
+UNDO_OF = {
+    A.RESERVE_VEHICLE: A.RELEASE_VEHICLE,
+    A.APPLY_FOR_LOAN: A.CANCEL_LOAN,
+    A.CREATE_BATTERY_CONTRACT: A.CANCEL_BATTERY_CONTRACT,
+    A.BIND_POLICY: A.CANCEL_POLICY,
+    A.BOOK_SHIPMENT: A.CANCEL_SHIPMENT,
+}
 UNDOS = {A.REFUND, A.RECORD_CANCELLATION_FEE, *UNDO_OF.values()}
 EVERY_BRANCH_UNDO = [A.CANCEL_SHIPMENT, A.CANCEL_POLICY, A.RELEASE_VEHICLE, A.CANCEL_BATTERY_CONTRACT, A.CANCEL_LOAN]
 
@@ -100,8 +104,11 @@ def _expected_undos(done: list[Move], *, fee_fen: int) -> list[Move]:
 
 
 def _undos(partners: FakePartners) -> list[Move]:
-    return [Move(name, _reference(arg.model_dump()), getattr(arg, "amount_fen", 0))
-            for name, arg in partners.calls if name in UNDOS]
+    return [
+        Move(name, _reference(arg.model_dump()), getattr(arg, "amount_fen", 0))
+        for name, arg in partners.calls
+        if name in UNDOS
+    ]
 
 
 def _args(partners: FakePartners, activity: Activity) -> list[Any]:
@@ -189,18 +196,37 @@ AFTER_BALANCE = [A.REFUND, *EVERY_BRANCH_UNDO, A.RECORD_CANCELLATION_FEE, A.REFU
 STAGES = [
     Stage("deposit_unpaid", _deposit_due, PurchaseStage.DEPOSIT, [], FinancingPlan.FULL),
     Stage("lock", _lock_due, PurchaseStage.LOCK, [A.REFUND], FinancingPlan.FULL, deposit_fen=10_000),
-    Stage("allocation_no_stock", _no_stock, PurchaseStage.ALLOCATION,  # the whole deposit is the fee: no refund
-          [A.CANCEL_BATTERY_CONTRACT, A.CANCEL_LOAN, A.RELEASE_VEHICLE, A.RECORD_CANCELLATION_FEE],
-          scenarios={"stock_silent"}, deposit_fen=FEE),
-    Stage("financing_loan_decision", _loan_decision_due, PurchaseStage.FINANCING,
-          [A.CANCEL_SHIPMENT, A.CANCEL_POLICY, A.RELEASE_VEHICLE, A.CANCEL_LOAN, A.RECORD_CANCELLATION_FEE, A.REFUND],
-          scenarios={"lender_silent"}),
-    Stage("insurance_bound_in_transit", _in_transit, PurchaseStage.LOGISTICS,
-          [*EVERY_BRANCH_UNDO, A.RECORD_CANCELLATION_FEE, A.REFUND], scenarios={"in_transit"}),
-    Stage("balance_due", _balance_due, PurchaseStage.BALANCE_PAYMENT,
-          [*EVERY_BRANCH_UNDO, A.RECORD_CANCELLATION_FEE, A.REFUND]),
-    Stage("registration_plate_due", _plate_due, PurchaseStage.REGISTRATION, AFTER_BALANCE,
-          scenarios={"registry_silent"}),
+    Stage(
+        "allocation_no_stock",
+        _no_stock,
+        PurchaseStage.ALLOCATION,  # the whole deposit is the fee: no refund
+        [A.CANCEL_BATTERY_CONTRACT, A.CANCEL_LOAN, A.RELEASE_VEHICLE, A.RECORD_CANCELLATION_FEE],
+        scenarios={"stock_silent"},
+        deposit_fen=FEE,
+    ),
+    Stage(
+        "financing_loan_decision",
+        _loan_decision_due,
+        PurchaseStage.FINANCING,
+        [A.CANCEL_SHIPMENT, A.CANCEL_POLICY, A.RELEASE_VEHICLE, A.CANCEL_LOAN, A.RECORD_CANCELLATION_FEE, A.REFUND],
+        scenarios={"lender_silent"},
+    ),
+    Stage(
+        "insurance_bound_in_transit",
+        _in_transit,
+        PurchaseStage.LOGISTICS,
+        [*EVERY_BRANCH_UNDO, A.RECORD_CANCELLATION_FEE, A.REFUND],
+        scenarios={"in_transit"},
+    ),
+    Stage(
+        "balance_due",
+        _balance_due,
+        PurchaseStage.BALANCE_PAYMENT,
+        [*EVERY_BRANCH_UNDO, A.RECORD_CANCELLATION_FEE, A.REFUND],
+    ),
+    Stage(
+        "registration_plate_due", _plate_due, PurchaseStage.REGISTRATION, AFTER_BALANCE, scenarios={"registry_silent"}
+    ),
     Stage("handover", _handover_due, PurchaseStage.HANDOVER, AFTER_BALANCE),
     Stage("handover_after_refusal", _handover_refused, PurchaseStage.HANDOVER, AFTER_BALANCE),
 ]
@@ -224,7 +250,10 @@ async def test_a_customer_cancel_runs_the_undos_of_the_steps_done_newest_first_w
     assert (before.state, before.stage) == (PurchaseState.ACTIVE, case.stage)
     assert answer.accepted and answer.stage == case.stage
     assert (result.state, result.stage, result.reason) == (
-        PurchaseState.CANCELLED, PurchaseStage.CANCELLED, f"cancelled: {REASON}")
+        PurchaseState.CANCELLED,
+        PurchaseStage.CANCELLED,
+        f"cancelled: {REASON}",
+    )
     undos = _undos(partners)
     assert sorted(u.activity for u in undos) == sorted(case.undone)
     fee = FEE if case.locked else 0
@@ -245,7 +274,11 @@ async def test_a_customer_cancel_runs_the_undos_of_the_steps_done_newest_first_w
         return
     [outcome] = outcomes
     assert (outcome.state, outcome.locked, outcome.fee_waived, outcome.deposit_fen) == (
-        "cancelled", case.locked, False, case.deposit_fen)
+        "cancelled",
+        case.locked,
+        False,
+        case.deposit_fen,
+    )
     if disbursed := _args(partners, A.DISBURSE_LOAN):  # the loan is cancelled and its principal returned
         [cancel_loan] = _args(partners, A.CANCEL_LOAN)
         assert cancel_loan.application_id == disbursed[0].application_id
@@ -275,7 +308,7 @@ async def _until_cancel_processed(handle: Handle) -> list[EventType.ValueType]:
         while True:
             types = [e.event_type for e in (await handle.fetch_history()).events]
             if EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED in types:
-                after = types[types.index(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED):]
+                after = types[types.index(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED) :]
                 if EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED in after:
                     return types
             await asyncio.sleep(0.05)
@@ -290,8 +323,10 @@ async def test_cancelling_the_workflow_mid_branches_lets_the_step_in_flight_fini
     async with purchase_worker(ts_client, partners) as queue:
         handle = await start(ts_client, queue, input)
         await pay_and_lock(handle, input)
-        await until(handle, _all(_branches_done(Branch.FINANCING, Branch.INSURANCE),
-                                 lambda s: A.BOOK_SHIPMENT in partners.names()))
+        await until(
+            handle,
+            _all(_branches_done(Branch.FINANCING, Branch.INSURANCE), lambda s: A.BOOK_SHIPMENT in partners.names()),
+        )
         await handle.cancel()
         history = await _until_cancel_processed(handle)
         gate.set()  # the carrier answers after the cancellation
@@ -303,7 +338,10 @@ async def test_cancelling_the_workflow_mid_branches_lets_the_step_in_flight_fini
     assert isinstance(ended.value.cause, CancelledError)
     assert EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED not in history
     assert (final.state, final.stage, final.reason) == (
-        PurchaseState.CANCELLED, PurchaseStage.CANCELLED, "cancelled: the workflow was cancelled")
+        PurchaseState.CANCELLED,
+        PurchaseStage.CANCELLED,
+        "cancelled: the workflow was cancelled",
+    )
     undos = _undos(partners)
     assert sorted(u.activity for u in undos) == sorted([*EVERY_BRANCH_UNDO, A.REFUND])
     # the booked shipment is cancelled; an operator's cancel (UI, CLI, batch) waives the fee like ops_cancel
@@ -360,9 +398,17 @@ async def test_a_failed_undo_waits_for_ops_through_a_customer_and_a_workflow_can
         await _until_cancel_processed(handle)
         waiting = await status(handle)
         [undo] = failed.failed_undos
-        await handle.execute_update(OpsUpdate.RESOLVE_UNDO.value, ResolveUndoInput(
-            operator="li.wei", reason="released in the OEM portal", undo=undo.kind, reference=undo.reference,
-            external_reference="OEM-TICKET-1"), result_type=OpsResult)
+        await handle.execute_update(
+            OpsUpdate.RESOLVE_UNDO.value,
+            ResolveUndoInput(
+                operator="li.wei",
+                reason="released in the OEM portal",
+                undo=undo.kind,
+                reference=undo.reference,
+                external_reference="OEM-TICKET-1",
+            ),
+            result_type=OpsResult,
+        )
         with pytest.raises(WorkflowFailureError) as ended:
             await handle.result()
         final = await status(handle)
@@ -377,12 +423,24 @@ async def test_a_failed_undo_waits_for_ops_through_a_customer_and_a_workflow_can
     assert len(_outcomes(partners)) == 1
 
 
-@pytest.mark.parametrize(("plan", "scenarios", "undone", "refused_by"), [
-    (FinancingPlan.BATTERY_LEASE, {"insurer_refuses"},
-     [A.CANCEL_SHIPMENT, A.RELEASE_VEHICLE, A.CANCEL_BATTERY_CONTRACT, A.REFUND], "insurer"),
-    (FinancingPlan.LOAN_BATTERY, {"battery_refuses", "stock_silent"},
-     [A.RELEASE_VEHICLE, A.CANCEL_LOAN, A.REFUND], "battery operator"),
-], ids=["insurer", "battery_operator"])
+@pytest.mark.parametrize(
+    ("plan", "scenarios", "undone", "refused_by"),
+    [
+        (
+            FinancingPlan.BATTERY_LEASE,
+            {"insurer_refuses"},
+            [A.CANCEL_SHIPMENT, A.RELEASE_VEHICLE, A.CANCEL_BATTERY_CONTRACT, A.REFUND],
+            "insurer",
+        ),
+        (
+            FinancingPlan.LOAN_BATTERY,
+            {"battery_refuses", "stock_silent"},
+            [A.RELEASE_VEHICLE, A.CANCEL_LOAN, A.REFUND],
+            "battery operator",
+        ),
+    ],
+    ids=["insurer", "battery_operator"],
+)
 async def test_a_partner_refusal_undoes_the_steps_done_newest_first_and_keeps_no_fee(
     ts_client: Client, plan: FinancingPlan, scenarios: set[str], undone: list[str], refused_by: str
 ) -> None:

@@ -1,0 +1,149 @@
+"""Disruptions of the stack during a chaos run: the worker SIGKILLed and restarted, Temporal stopped and started
+again on the same database file and port; then a check that the worker and the API found the server again."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from pydantic import BaseModel
+
+from carbuy.devtools.chaos.api import Api, sleep_unless
+from carbuy.devtools.chaos.plan import Disruption, DisruptionKind
+from carbuy.devtools.devstack import DevStack
+
+RECOVERY_TIMEOUT_S = 90.0
+
+
+class DisruptionRecord(BaseModel):
+    """One disruption as it happened."""
+
+    kind: DisruptionKind
+    at_s: float
+    """seconds after the purchases started"""
+    down_s: float
+    """from the kill or stop until the process was up again"""
+    recovered_s: float | None = None
+    """from up again until the API answered a status query through the worker (None: never)"""
+    detail: str = ""
+    problem: str | None = None
+
+
+class Progress:
+    """How many customers have started so far (disruptions are spread by it)."""
+
+    def __init__(self) -> None:
+        self.started = 0
+
+
+class Disruptor:
+    """Runs the planned disruptions in order while purchases run; the ones left when all have ended are skipped."""
+
+    def __init__(
+        self,
+        stack: DevStack,
+        plan: list[Disruption],
+        progress: Progress,
+        api: Api,
+        active: Callable[[], str | None],
+        say: Callable[[str], None],
+    ) -> None:
+        self.stack = stack
+        self.plan = plan
+        self.progress = progress
+        self.api = api
+        self.active = active
+        self.say = say
+        self.records: list[DisruptionRecord] = []
+        self.began = time.monotonic()
+
+    async def run(self, finished: asyncio.Event) -> None:
+        """Strike each planned disruption once its moment comes, unless every purchase has ended."""
+        self.began = time.monotonic()
+        for disruption in self.plan:
+            while self.progress.started < disruption.after_started and not finished.is_set():
+                await sleep_unless(finished, 0.2)
+            if await sleep_unless(finished, disruption.delay_s):
+                return
+            if disruption.kind is DisruptionKind.WORKER_KILL:
+                record = await self._kill_worker(disruption)
+            else:
+                record = await self._restart_temporal(disruption)
+            self.records.append(record)
+            recovered = "never" if record.recovered_s is None else f"{record.recovered_s:.1f}s"
+            self.say(
+                f"{record.kind.value} at {record.at_s:.1f}s: down {record.down_s:.1f}s, recovered in {recovered} "
+                f"{record.detail}{f' PROBLEM: {record.problem}' if record.problem else ''}"
+            )
+
+    async def _kill_worker(self, disruption: Disruption) -> DisruptionRecord:
+        at = time.monotonic()
+        worker = self.stack.process("worker")
+        pid = worker.pid
+        await asyncio.to_thread(worker.kill)
+        await asyncio.sleep(disruption.downtime_s)
+        await asyncio.to_thread(self.stack.restart, "worker")
+        problem = await self._worker_ready()
+        up = time.monotonic()
+        recovered = await self._recovered()
+        return DisruptionRecord(
+            kind=disruption.kind,
+            at_s=at - self.began,
+            down_s=up - at,
+            recovered_s=recovered,
+            detail=f"(SIGKILL pid {pid}, new pid {self.stack.process('worker').pid})",
+            problem=problem or (None if recovered is not None else "no status query answered after the restart"),
+        )
+
+    async def _restart_temporal(self, disruption: Disruption) -> DisruptionRecord:
+        at = time.monotonic()
+        temporal = self.stack.process("temporal")
+        await asyncio.to_thread(temporal.stop)
+        await asyncio.sleep(disruption.downtime_s)  # partners' callbacks meanwhile fail, and may be given up
+        temporal.start()
+        await asyncio.to_thread(temporal.wait_until_ready, port=self.stack.temporal_port, timeout_s=60)
+        up = time.monotonic()
+        recovered = await self._recovered()
+        problems = [
+            f"{name} exited after the Temporal restart"
+            for name in ("worker", "api")
+            if not self.stack.process(name).running
+        ]
+        for name in ("worker", "api"):
+            if not self.stack.process(name).running:  # restart it, so the run can go on and say what happened
+                await asyncio.to_thread(self.stack.restart, name)
+        if recovered is None:
+            problems.append("no status query answered after the restart")
+        return DisruptionRecord(
+            kind=disruption.kind,
+            at_s=at - self.began,
+            down_s=up - at,
+            recovered_s=recovered,
+            detail="(SIGTERM, started again on the same --db-filename and port)",
+            problem="; ".join(problems) or None,
+        )
+
+    async def _worker_ready(self) -> str | None:
+        """Wait until the restarted worker serves its metrics (it does so once connected to Temporal)."""
+        worker, port = self.stack.process("worker"), self.stack.settings.metrics.worker_port
+        if not port:
+            return None
+        try:
+            await asyncio.to_thread(worker.wait_until_ready, url=f"http://127.0.0.1:{port}/metrics", timeout_s=60)
+        except (RuntimeError, TimeoutError) as err:
+            return f"the worker did not come back: {str(err)[:300]}"
+        return None
+
+    async def _recovered(self) -> float | None:
+        """Seconds until the API lists stuck purchases (its Temporal client) and answers a running purchase's
+        status query (the worker's); None if not within the recovery timeout."""
+        start = time.monotonic()
+        while time.monotonic() - start < RECOVERY_TIMEOUT_S:
+            listed = await self.api.call("GET", "/ops/stuck", params={"limit": 1})
+            order_id = self.active()
+            queried = order_id is None or (await self.api.call("GET", f"/ops/purchases/{order_id}")) is not None
+            if listed is not None and listed.status_code == 200 and queried:
+                return time.monotonic() - start
+            await asyncio.sleep(0.25)
+        return None
