@@ -102,7 +102,7 @@ class DevStack:
             argv,
             self.state_dir / "logs" / f"{name}.log",
             env=settings_env(self.settings),
-            cwd=Path(__file__).resolve().parent.parent,
+            cwd=Path(__file__).resolve().parents[2],
         ).start()
         self.processes.append(process)
         return process
