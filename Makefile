@@ -27,8 +27,10 @@ demo: install  ## bring the whole stack up and run a demo purchase (Ctrl-C stops
 dev: install  ## bring the whole stack up without a demo
 	$(VENV)/bin/carbuy dev
 
-lint: install
+lint: install  ## ruff's rules and format, and the layering (imports only run downwards: pyproject [tool.importlinter])
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: install
 	$(VENV)/bin/mypy
