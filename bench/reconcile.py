@@ -95,8 +95,8 @@ def build(path: Path, day: dataset.Day) -> dict[str, int]:
     migrate(engine)
     counts = {}
     for name, table, rows in (
-        ("ledger_rows", LedgerEntry.__table__, dataset.ledger(day)),
-        ("outcomes", PurchaseOutcome.__table__, dataset.outcomes(day)),
+        ("ledger_rows", LedgerEntry, dataset.ledger(day)),
+        ("outcomes", PurchaseOutcome, dataset.outcomes(day)),
     ):
         counts[name] = 0
         with engine.begin() as connection:
@@ -104,11 +104,11 @@ def build(path: Path, day: dataset.Day) -> dict[str, int]:
             for row in rows:
                 batch.append(row)
                 if len(batch) == 10_000:
-                    connection.execute(insert(table), batch)  # type: ignore[arg-type]
+                    connection.execute(insert(table), batch)
                     counts[name] += len(batch)
                     batch = []
             if batch:
-                connection.execute(insert(table), batch)  # type: ignore[arg-type]
+                connection.execute(insert(table), batch)
                 counts[name] += len(batch)
     engine.dispose()
     return counts
