@@ -8,28 +8,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import pkgutil
 import signal
 import sys
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Protocol
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.battery import BatteryActivities
-from activities.financing import FinancingActivities
-from activities.insurance import InsuranceActivities
-from activities.inventory import InventoryActivities
+from activities.base import Activities
 from activities.ledger import LedgerActivities
-from activities.logistics import LogisticsActivities
 from activities.notifications import NotificationActivities
 from activities.outbox import OutboxSender
 from activities.payments import PaymentActivities
 from activities.reconciliation import ReconciliationActivities
-from activities.registration import RegistrationActivities
-from activities.stores import StoresActivities
+from carbuy.contract.institutions import INSTITUTIONS
 from carbuy.runtime.settings import Settings
 from carbuy.runtime.temporal import connect
 from observability.logs import configure_logging
@@ -41,27 +35,19 @@ from workflows.reconciliation import ReconciliationWorkflow
 log = logging.getLogger("carbuy.worker")
 
 
-class Institution(Protocol):
-    """What every activities class offers the composition root."""
-
-    def all(self) -> list[Callable[..., Any]]: ...
-
-    async def aclose(self) -> None: ...
-
-
-INSTITUTIONS = (
+CARBUY_ACTIVITIES: tuple[type[Activities], ...] = (
     PaymentActivities,
-    InventoryActivities,
-    FinancingActivities,
-    BatteryActivities,
-    InsuranceActivities,
-    LogisticsActivities,
-    RegistrationActivities,
-    StoresActivities,
     NotificationActivities,
     LedgerActivities,
     ReconciliationActivities,
 )
+"""carbuy's own activities (Stripe, the outbox, finance's records); the partners' come from the registry."""
+
+
+def activities_classes() -> list[type[Activities]]:
+    """Every activities class to register: carbuy's own and each registered institution's (carbuy/contract)."""
+    partners = [pkgutil.resolve_name(i.activities) for i in INSTITUTIONS if i.activities]
+    return [*CARBUY_ACTIVITIES, *partners]
 
 
 LEAN_SANDBOX = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows"))
@@ -74,12 +60,12 @@ with the default, strict sandbox (tests/workflows), which does, so such a call f
 """
 
 
-def build_institutions(settings: Settings) -> list[Institution]:
-    """Every institution's activities, built once with their clients."""
-    return [cls.from_settings(settings) for cls in INSTITUTIONS]
+def build_institutions(settings: Settings) -> list[Activities]:
+    """Every activities class, built once with its clients."""
+    return [cls.from_settings(settings) for cls in activities_classes()]
 
 
-def build_worker(client: Client, settings: Settings, institutions: list[Institution]) -> Worker:
+def build_worker(client: Client, settings: Settings, institutions: list[Activities]) -> Worker:
     """The worker for carbuy's task queue."""
     return Worker(
         client,

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Self
-
 from temporalio import activity
 
+from activities.base import PartnerActivities
 from activities.partner_http import PartnerClient
 from carbuy.contract.activities import (
     Activity,
@@ -14,7 +12,6 @@ from carbuy.contract.activities import (
     BatteryContractResult,
     CreateBatteryContractInput,
 )
-from carbuy.runtime.settings import Settings
 
 
 class BatteryClient(PartnerClient):
@@ -44,24 +41,10 @@ class BatteryClient(PartnerClient):
         return BatteryContractResult.model_validate(answer)
 
 
-class BatteryActivities:
+class BatteryActivities(PartnerActivities[BatteryClient]):
     """Activities on the battery operator."""
 
-    def __init__(self, client: BatteryClient) -> None:
-        self.client = client
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        """Built from the partner settings."""
-        return cls(BatteryClient.from_settings(settings))
-
-    def all(self) -> list[Callable[..., Any]]:
-        """The bound activities to register."""
-        return [self.create_battery_contract, self.activate_battery_contract, self.cancel_battery_contract]
-
-    async def aclose(self) -> None:
-        """Close the client."""
-        await self.client.aclose()
+    client_class = BatteryClient
 
     @activity.defn(name=Activity.CREATE_BATTERY_CONTRACT)
     async def create_battery_contract(self, input: CreateBatteryContractInput) -> BatteryContractResult:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Self
+from typing import Self
 
 from sqlalchemy import Engine
 from temporalio import activity
 
+from activities.base import PartnerActivities
 from activities.ledger import record_money
 from activities.partner_http import PartnerClient
 from carbuy.contract.activities import (
@@ -22,7 +22,7 @@ from carbuy.contract.activities import (
     SubmitLoanDocumentsResult,
 )
 from carbuy.runtime.settings import Settings
-from carbuy.store.engines import acquire_engine, release_engine
+from carbuy.store.engines import acquire_engine
 from carbuy.store.ledger import Counterparty, LedgerKind, LedgerStore
 
 
@@ -65,30 +65,20 @@ class LenderClient(PartnerClient):
         return CancelLoanResult.model_validate(answer)
 
 
-class FinancingActivities:
+class FinancingActivities(PartnerActivities[LenderClient]):
     """Activities on the lender."""
 
+    client_class = LenderClient
+
     def __init__(self, client: LenderClient, ledger: LedgerStore, *, owned_engine: Engine | None = None) -> None:
-        self.client = client
+        super().__init__(client, owned_engine=owned_engine)
         self.ledger = ledger
-        self._owned_engine = owned_engine
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
         """Built from the partner settings, writing the ledger through the process's shared engine."""
         engine = acquire_engine(settings.db)
         return cls(LenderClient.from_settings(settings), LedgerStore(engine), owned_engine=engine)
-
-    def all(self) -> list[Callable[..., Any]]:
-        """The bound activities to register."""
-        return [self.apply_for_loan, self.submit_loan_documents, self.disburse_loan, self.cancel_loan]
-
-    async def aclose(self) -> None:
-        """Close the client and let go of the engine built by from_settings."""
-        await self.client.aclose()
-        if self._owned_engine is not None:
-            release_engine(self._owned_engine)
-            self._owned_engine = None
 
     @activity.defn(name=Activity.APPLY_FOR_LOAN)
     async def apply_for_loan(self, input: ApplyForLoanInput) -> ApplyForLoanResult:

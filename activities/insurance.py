@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Self
-
 from temporalio import activity
 
+from activities.base import PartnerActivities
 from activities.partner_http import PartnerClient
 from carbuy.contract.activities import (
     Activity,
@@ -15,7 +13,6 @@ from carbuy.contract.activities import (
     CancelPolicyInput,
     CancelPolicyResult,
 )
-from carbuy.runtime.settings import Settings
 
 
 class InsurerClient(PartnerClient):
@@ -36,24 +33,10 @@ class InsurerClient(PartnerClient):
         return CancelPolicyResult.model_validate(answer)
 
 
-class InsuranceActivities:
+class InsuranceActivities(PartnerActivities[InsurerClient]):
     """Activities on the insurer."""
 
-    def __init__(self, client: InsurerClient) -> None:
-        self.client = client
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        """Built from the partner settings."""
-        return cls(InsurerClient.from_settings(settings))
-
-    def all(self) -> list[Callable[..., Any]]:
-        """The bound activities to register."""
-        return [self.bind_policy, self.cancel_policy]
-
-    async def aclose(self) -> None:
-        """Close the client."""
-        await self.client.aclose()
+    client_class = InsurerClient
 
     @activity.defn(name=Activity.BIND_POLICY)
     async def bind_policy(self, input: BindPolicyInput) -> BindPolicyResult:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Self
-
 from temporalio import activity
 
+from activities.base import PartnerActivities
 from activities.partner_http import PartnerClient
 from carbuy.contract.activities import (
     Activity,
@@ -15,7 +13,6 @@ from carbuy.contract.activities import (
     ReserveVehicleInput,
     ReserveVehicleResult,
 )
-from carbuy.runtime.settings import Settings
 
 
 class InventoryClient(PartnerClient):
@@ -39,24 +36,10 @@ class InventoryClient(PartnerClient):
         return ReleaseVehicleResult.model_validate(answer)
 
 
-class InventoryActivities:
+class InventoryActivities(PartnerActivities[InventoryClient]):
     """Activities on the OEM's inventory."""
 
-    def __init__(self, client: InventoryClient) -> None:
-        self.client = client
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        """Built from the partner settings."""
-        return cls(InventoryClient.from_settings(settings))
-
-    def all(self) -> list[Callable[..., Any]]:
-        """The bound activities to register."""
-        return [self.reserve_vehicle, self.release_vehicle]
-
-    async def aclose(self) -> None:
-        """Close the client."""
-        await self.client.aclose()
+    client_class = InventoryClient
 
     @activity.defn(name=Activity.RESERVE_VEHICLE)
     async def reserve_vehicle(self, input: ReserveVehicleInput) -> ReserveVehicleResult:

@@ -7,13 +7,13 @@ cancellation fee, and the purchase's outcome.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Self
 
 from sqlalchemy import Engine
 from temporalio import activity
 
+from activities.base import Activities
 from carbuy.contract.activities import Activity, Keyed
 from carbuy.contract.ledger import (
     RecordCancellationFeeInput,
@@ -23,7 +23,7 @@ from carbuy.contract.ledger import (
 )
 from carbuy.contract.purchase import purchase_workflow_id
 from carbuy.runtime.settings import Settings
-from carbuy.store.engines import acquire_engine, release_engine
+from carbuy.store.engines import acquire_engine
 from carbuy.store.ledger import Counterparty, LedgerEntry, LedgerEntryCreate, LedgerKind, LedgerStore
 from carbuy.store.outcomes import OutcomeState, OutcomeStore, PurchaseOutcomeCreate
 
@@ -55,29 +55,19 @@ async def record_money(
     return row
 
 
-class LedgerActivities:
+class LedgerActivities(Activities):
     """Activities that write finance's records directly (no institution involved)."""
 
     def __init__(self, ledger: LedgerStore, outcomes: OutcomeStore, *, owned_engine: Engine | None = None) -> None:
         self.ledger = ledger
         self.outcomes = outcomes
-        self._owned_engine = owned_engine
+        self.owned_engine = owned_engine
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
         """Built on the process's shared engine."""
         engine = acquire_engine(settings.db)
         return cls(LedgerStore(engine), OutcomeStore(engine), owned_engine=engine)
-
-    def all(self) -> list[Callable[..., Any]]:
-        """The bound activities to register."""
-        return [self.record_cancellation_fee, self.record_purchase_outcome]
-
-    async def aclose(self) -> None:
-        """Let go of the engine built by from_settings."""
-        if self._owned_engine is not None:
-            release_engine(self._owned_engine)
-            self._owned_engine = None
 
     @activity.defn(name=Activity.RECORD_CANCELLATION_FEE)
     async def record_cancellation_fee(self, input: RecordCancellationFeeInput) -> RecordCancellationFeeResult:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Self
+from typing import Self
 
 from sqlalchemy import Engine
 from temporalio import activity
 
+from activities.base import PartnerActivities
 from activities.ledger import record_money
 from activities.partner_http import PartnerClient
 from carbuy.contract.activities import (
@@ -18,7 +18,7 @@ from carbuy.contract.activities import (
     CancelShipmentResult,
 )
 from carbuy.runtime.settings import Settings
-from carbuy.store.engines import acquire_engine, release_engine
+from carbuy.store.engines import acquire_engine
 from carbuy.store.ledger import Counterparty, LedgerKind, LedgerStore
 
 
@@ -43,30 +43,20 @@ class CarrierClient(PartnerClient):
         return CancelShipmentResult.model_validate(answer)
 
 
-class LogisticsActivities:
+class LogisticsActivities(PartnerActivities[CarrierClient]):
     """Activities on the carrier."""
 
+    client_class = CarrierClient
+
     def __init__(self, client: CarrierClient, ledger: LedgerStore, *, owned_engine: Engine | None = None) -> None:
-        self.client = client
+        super().__init__(client, owned_engine=owned_engine)
         self.ledger = ledger
-        self._owned_engine = owned_engine
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
         """Built from the partner settings, writing the ledger through the process's shared engine."""
         engine = acquire_engine(settings.db)
         return cls(CarrierClient.from_settings(settings), LedgerStore(engine), owned_engine=engine)
-
-    def all(self) -> list[Callable[..., Any]]:
-        """The bound activities to register."""
-        return [self.book_shipment, self.cancel_shipment]
-
-    async def aclose(self) -> None:
-        """Close the client and let go of the engine built by from_settings."""
-        await self.client.aclose()
-        if self._owned_engine is not None:
-            release_engine(self._owned_engine)
-            self._owned_engine = None
 
     @activity.defn(name=Activity.BOOK_SHIPMENT)
     async def book_shipment(self, input: BookShipmentInput) -> BookShipmentResult:

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Literal, Self
 from urllib.parse import quote
 
 import jinja2
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.base import Activities
 from activities.partner_http import PartnerClient
 from carbuy.contract.activities import Activity, SendNotificationInput, SendNotificationResult
 from carbuy.contract.purchase import purchase_workflow_id
 from carbuy.runtime.settings import Settings
-from carbuy.store.engines import acquire_engine, release_engine
+from carbuy.store.engines import acquire_engine
 from carbuy.store.outbox import OutboxMessage, OutboxMessageCreate, OutboxStore
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates" / "notifications"
@@ -109,7 +110,7 @@ class OpsAddress:
         return f"{self.ui_url.rstrip('/')}/namespaces/{quote(self.namespace, safe='')}/workflows/{workflow_id}"
 
 
-class NotificationActivities:
+class NotificationActivities(Activities):
     """The notification activity: render, then write to the outbox (the outbox sender sends it)."""
 
     def __init__(
@@ -118,7 +119,7 @@ class NotificationActivities:
         self.outbox = outbox
         self.renderer = renderer
         self.ops = ops
-        self._owns_engine = owns_engine
+        self.owned_engine = outbox.engine if owns_engine else None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
@@ -129,15 +130,6 @@ class NotificationActivities:
         return cls(
             outbox=OutboxStore(acquire_engine(settings.db)), renderer=NotificationRenderer(), ops=ops, owns_engine=True
         )
-
-    def all(self) -> list[Callable[..., Any]]:
-        """The bound activities to register."""
-        return [self.send_notification]
-
-    async def aclose(self) -> None:
-        """Let go of the engine taken by from_settings."""
-        if self._owns_engine:
-            release_engine(self.outbox.engine)
 
     @activity.defn(name=Activity.SEND_NOTIFICATION)
     async def send_notification(self, input: SendNotificationInput) -> SendNotificationResult:

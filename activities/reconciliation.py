@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
 from typing import Any, Self
 
 from sqlalchemy import Engine
 from temporalio import activity
 
+from activities.base import Activities
 from carbuy.contract.finance import RECONCILE_DAY_ACTIVITY, DiscrepancyType, ReconcileDayInput, ReconcileResult
 from carbuy.finance.run import reconcile_and_keep
 from carbuy.runtime.settings import Settings
-from carbuy.store.engines import acquire_engine, release_engine
+from carbuy.store.engines import acquire_engine
 from observability.metrics import reconciliation_discrepancies
 
 HEARTBEAT_EVERY_S = 5.0
@@ -28,28 +28,18 @@ class ReconciliationCancelled(Exception):
     """The activity was cancelled: the reconciliation thread stops where it is."""
 
 
-class ReconciliationActivities:
+class ReconciliationActivities(Activities):
     """The reconciliation activity; holds the settings and the shared database engine."""
 
     def __init__(self, settings: Settings, engine: Engine, *, owned: bool = False) -> None:
         self.settings = settings
         self.engine = engine
-        self._owned = owned
+        self.owned_engine = engine if owned else None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
         """Built on the process's shared (migrated) engine."""
         return cls(settings, acquire_engine(settings.db), owned=True)
-
-    def all(self) -> list[Callable[..., Any]]:
-        """The bound activities to register."""
-        return [self.reconcile_day]
-
-    async def aclose(self) -> None:
-        """Let go of the engine built by from_settings."""
-        if self._owned:
-            release_engine(self.engine)
-            self._owned = False
 
     @activity.defn(name=RECONCILE_DAY_ACTIVITY)
     async def reconcile_day(self, input: ReconcileDayInput) -> ReconcileResult:

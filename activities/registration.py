@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Self
-
 from temporalio import activity
 
+from activities.base import PartnerActivities
 from activities.partner_http import PartnerClient
 from carbuy.contract.activities import Activity, SubmitRegistrationInput, SubmitRegistrationResult
-from carbuy.runtime.settings import Settings
 
 
 class RegistryClient(PartnerClient):
@@ -26,24 +23,10 @@ class RegistryClient(PartnerClient):
         return SubmitRegistrationResult.model_validate(answer)
 
 
-class RegistrationActivities:
+class RegistrationActivities(PartnerActivities[RegistryClient]):
     """Activities on the vehicle registry."""
 
-    def __init__(self, client: RegistryClient) -> None:
-        self.client = client
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        """Built from the partner settings."""
-        return cls(RegistryClient.from_settings(settings))
-
-    def all(self) -> list[Callable[..., Any]]:
-        """The bound activities to register."""
-        return [self.submit_registration]
-
-    async def aclose(self) -> None:
-        """Close the client."""
-        await self.client.aclose()
+    client_class = RegistryClient
 
     @activity.defn(name=Activity.SUBMIT_REGISTRATION)
     async def submit_registration(self, input: SubmitRegistrationInput) -> SubmitRegistrationResult:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Self
-
 from temporalio import activity
 
+from activities.base import PartnerActivities
 from activities.partner_http import PartnerClient
 from carbuy.contract.activities import Activity, BookFirstServiceInput, BookFirstServiceResult
-from carbuy.runtime.settings import Settings
 
 
 class StoresClient(PartnerClient):
@@ -26,24 +23,10 @@ class StoresClient(PartnerClient):
         return BookFirstServiceResult.model_validate(answer)
 
 
-class StoresActivities:
+class StoresActivities(PartnerActivities[StoresClient]):
     """Activities on the after-sales stores."""
 
-    def __init__(self, client: StoresClient) -> None:
-        self.client = client
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
-        """Built from the partner settings."""
-        return cls(StoresClient.from_settings(settings))
-
-    def all(self) -> list[Callable[..., Any]]:
-        """The bound activities to register."""
-        return [self.book_first_service]
-
-    async def aclose(self) -> None:
-        """Close the client."""
-        await self.client.aclose()
+    client_class = StoresClient
 
     @activity.defn(name=Activity.BOOK_FIRST_SERVICE)
     async def book_first_service(self, input: BookFirstServiceInput) -> BookFirstServiceResult:

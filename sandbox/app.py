@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
+import pkgutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from carbuy.contract.institutions import INSTITUTIONS, NAMES
 from carbuy.runtime.settings import Settings
 from observability.asgi import RequestMetrics, sandbox_observer
 from sandbox.callbacks import CallbackDispatcher
 from sandbox.errors import PartnerError
-from sandbox.routes import battery, carrier, control, insurer, inventory, lender, notifier, registry, stores
+from sandbox.routes import control
 from sandbox.routing import error_response
 from sandbox.state import SandboxConfig, SandboxState
 
-INSTITUTION_ROUTERS = (lender, battery, insurer, registry, inventory, carrier, stores, notifier)
-INSTITUTIONS = frozenset(m.router.prefix.strip("/") for m in INSTITUTION_ROUTERS)
+INSTITUTION_ROUTERS: tuple[APIRouter, ...] = tuple(pkgutil.resolve_name(i.router) for i in INSTITUTIONS)
+"""Every registered institution's router, under its name as prefix (carbuy/contract/institutions.py)."""
 
 
 class Health(BaseModel):
@@ -58,9 +60,9 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.sandbox = state
     app.state.dispatcher = dispatcher
-    app.add_middleware(RequestMetrics, app_name="sandbox", observe=sandbox_observer(INSTITUTIONS))
-    for module in INSTITUTION_ROUTERS:
-        app.include_router(module.router)
+    app.add_middleware(RequestMetrics, app_name="sandbox", observe=sandbox_observer(frozenset(NAMES)))
+    for router in INSTITUTION_ROUTERS:
+        app.include_router(router)
     app.include_router(control.router)
     app.add_exception_handler(PartnerError, _partner_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)

@@ -13,6 +13,7 @@ import httpx
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from carbuy.contract.events import INSTITUTION_OF, PartnerCallback, PartnerEventType
+from carbuy.contract.institutions import INSTITUTION_OF_SENDER
 from carbuy.runtime.signing import SIGNATURE_HEADER, sign
 from sandbox.faults import CallbackPlan
 from sandbox.state import CallbackRecord, SandboxState, now
@@ -20,8 +21,6 @@ from sandbox.state import CallbackRecord, SandboxState, now
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 5.0
-SANDBOX_INSTITUTION = {"delivery_centre": "carrier", "store": "stores"}
-"""The sandbox institution (path prefix, the key of its faults) playing a callback's sender, where they differ."""
 
 
 class ReceiverUnavailable(Exception):
@@ -97,7 +96,7 @@ class CallbackDispatcher:
                 "order_ref": order_ref,
             }
         )
-        sender = SANDBOX_INSTITUTION.get(callback.institution, callback.institution)
+        sender = INSTITUTION_OF_SENDER[callback.institution]
         plan = self.state.faults.plan_callback(sender) if deliver else CallbackPlan(drop=True)
         record = CallbackRecord(
             event_id=callback.event_id,

@@ -2,9 +2,11 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, Field, model_validator
+
+from carbuy.contract.institutions import INSTITUTION_OF_SENDER, SENDER_OF_PREFIX
 
 
 class PartnerEventType(StrEnum):
@@ -25,25 +27,22 @@ class PartnerEventType(StrEnum):
     SERVICE_COMPLETED = "service.completed"
 
 
-_INSTITUTION_OF_PREFIX = {
-    "inventory": "inventory",
-    "loan": "lender",
-    "shipment": "carrier",
-    "pdi": "delivery_centre",
-    "registration": "registry",
-    "service": "store",
-}
-INSTITUTION_OF: dict[PartnerEventType, str] = {
-    t: _INSTITUTION_OF_PREFIX[t.value.split(".", 1)[0]] for t in PartnerEventType
-}
-"""Which institution may send each event type (a type with an unknown prefix fails at import)."""
+INSTITUTION_OF: dict[PartnerEventType, str] = {t: SENDER_OF_PREFIX[t.value.split(".", 1)[0]] for t in PartnerEventType}
+"""Which sender may send each event type (carbuy/contract/institutions.py; an unknown prefix fails at import)."""
+
+Sender = Literal["lender", "inventory", "carrier", "delivery_centre", "registry", "store"]
+"""The senders of callbacks, in the webhook schema's order (the registry declares them; checked below)."""
+if set(get_args(Sender)) != set(INSTITUTION_OF_SENDER):
+    raise ImportError(
+        f"PartnerEvent's senders {get_args(Sender)} differ from the registry's {set(INSTITUTION_OF_SENDER)}"
+    )
 
 
 class PartnerEvent(BaseModel):
     """An asynchronous answer from a partner, delivered by the starter's webhook as a signal."""
 
     event_id: str = Field(min_length=1, max_length=128)
-    institution: Literal["lender", "inventory", "carrier", "delivery_centre", "registry", "store"]
+    institution: Sender
     type: str = Field(min_length=1, max_length=64, description="e.g. loan.approved, shipment.arrived")
     reference: str = Field(description="the partner's reference of the request this answers")
     occurred_at: datetime

@@ -23,7 +23,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
     env: dict[str, str] = {}
 
     def walk(prefix: str, model: BaseModel) -> None:
-        for name in type(model).model_fields:
+        for name in [*type(model).model_fields, *(model.model_extra or {})]:
             value = getattr(model, name)
             key = f"{prefix}__{name.upper()}" if prefix != "CARBUY" else f"CARBUY_{name.upper()}"
             if isinstance(value, BaseModel):

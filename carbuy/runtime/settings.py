@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from carbuy.contract.institutions import INSTITUTIONS, institution
 from carbuy.domain.policy import PurchasePolicy
 
 DEV_SECRET_PREFIX = "dev-"
@@ -36,25 +37,42 @@ class StripeSettings(BaseModel):
 
 
 class PartnerSettings(BaseModel):
-    """Base URLs of the partner institutions (the sandbox by default) and the callback they answer to."""
+    """Base URLs of the partner institutions (the sandbox by default) and the callback they answer to.
+
+    Each registered institution (carbuy/contract/institutions.py) has its own `<name>_url`, e.g.
+    CARBUY_PARTNERS__LENDER_URL; unset, it is the sandbox's path for it under `base_url`. A `<name>_url` of no
+    registered institution is refused at start, and so is an institution left without any URL.
+    """
+
+    model_config = ConfigDict(extra="allow")
 
     base_url: str = "http://127.0.0.1:8300"
-    lender_url: str | None = None
-    battery_url: str | None = None
-    insurer_url: str | None = None
-    registry_url: str | None = None
-    inventory_url: str | None = None
-    carrier_url: str | None = None
-    stores_url: str | None = None
-    notifier_url: str | None = None
     callback_url: str = "http://127.0.0.1:8000/webhooks/partners"
     callback_secret: str = "dev-partner-callback-secret"
     timeout_s: float = 10.0
 
-    def url_of(self, institution: str) -> str:
+    @model_validator(mode="after")
+    def _every_url_belongs_to_an_institution(self) -> PartnerSettings:
+        settings = {i.setting: i for i in INSTITUTIONS}
+        unknown = sorted(name for name in self.model_extra or {} if name not in settings)
+        if unknown:
+            known = ", ".join(f"partners.{name}" for name in settings)
+            raise ValueError(f"no registered institution has the setting partners.{unknown[0]} (known: {known})")
+        if not self.base_url:
+            unset = [i for i in INSTITUTIONS if not self.own_url(i.name)]
+            if unset:
+                missing = ", ".join(f"{i.name} ({i.env_var})" for i in unset)
+                raise ValueError(f"partners.base_url is empty and these institutions have no URL: {missing}")
+        return self
+
+    def own_url(self, name: str) -> str | None:
+        """The institution's own URL setting, if set."""
+        value = (self.model_extra or {}).get(institution(name).setting)
+        return str(value) if value else None
+
+    def url_of(self, name: str) -> str:
         """Base URL of one institution: its own setting, else the sandbox's path for it."""
-        own: str | None = getattr(self, f"{institution}_url")
-        return own or f"{self.base_url.rstrip('/')}/{institution}"
+        return self.own_url(name) or f"{self.base_url.rstrip('/')}/{name}"
 
 
 class DatabaseSettings(BaseModel):

@@ -5,11 +5,12 @@ Tests and demos use it; production requests never do.
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
+from carbuy.contract.institutions import NAMES
 from carbuy.contract.scenarios import Scenario
 from sandbox.deps import DispatcherDep, StateDep
 from sandbox.errors import BAD_REQUEST, NOT_FOUND, NotFound
@@ -17,7 +18,11 @@ from sandbox.faults import FaultKind, InstitutionFaults
 from sandbox.settlements import PlantedLine, PlantedLineCreate, SettlementLine, planted_line
 from sandbox.state import CallbackRecord, RequestRecord, SandboxConfig, new_id
 
-Institution = Literal["lender", "battery", "insurer", "registry", "inventory", "carrier", "stores", "notifier"]
+if TYPE_CHECKING:
+    Institution = str
+else:
+    Institution = Literal[NAMES]
+    """A registered institution's name (carbuy/contract/institutions.py), an enum in the control API's schema."""
 
 router = APIRouter(prefix="/_sandbox", tags=["sandbox control"])
 
@@ -117,7 +122,7 @@ async def show_faults(state: StateDep) -> FaultsView:
         name: InstitutionFaultsView(
             faults=state.faults.by_institution.get(name, InstitutionFaults()), injected=state.faults.injected_of(name)
         )
-        for name in get_args(Institution)
+        for name in NAMES
     }
     total = sum(sum(view.injected.values()) for view in institutions.values())
     return FaultsView(institutions=institutions, injected_total=total)

@@ -14,7 +14,8 @@ from temporalio.testing import ActivityEnvironment
 from activities.financing import FinancingActivities
 from activities.ledger import LedgerActivities
 from activities.logistics import LogisticsActivities
-from activities.payments import PaymentActivities, StripeGateway
+from activities.payments import PaymentActivities
+from activities.stripe_gateway import StripeGateway
 from carbuy.contract.activities import (
     ApplyForLoanInput,
     BookShipmentInput,

@@ -12,7 +12,8 @@ from sqlalchemy import Engine
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.payments import REFUND_EXCEEDS_PAYMENT, PaymentActivities, StripeGateway
+from activities.payments import REFUND_EXCEEDS_PAYMENT, PaymentActivities
+from activities.stripe_gateway import StripeGateway
 from carbuy.contract.activities import ChargeInput, RefundInput
 from carbuy.contract.purchase import ErrorType
 from carbuy.devtools.processes import free_port

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import Engine
 
 from activities.ledger import LedgerActivities
-from activities.payments import PaymentActivities, StripeGateway
+from activities.payments import PaymentActivities
+from activities.stripe_gateway import StripeGateway
 from carbuy.runtime.settings import DatabaseSettings, FinanceSettings, Settings, StripeSettings
 from carbuy.store.db import make_engine, migrate
 from carbuy.store.ledger import LedgerStore

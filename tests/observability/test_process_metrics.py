@@ -12,7 +12,7 @@ from prometheus_client import REGISTRY
 from temporalio.testing import ActivityEnvironment
 
 from activities.battery import BatteryActivities
-from activities.payments import StripeGateway
+from activities.stripe_gateway import StripeGateway
 from carbuy.devtools.processes import free_port
 from carbuy.runtime.settings import MetricsSettings, PartnerSettings, Settings, StripeSettings
 from observability import metrics

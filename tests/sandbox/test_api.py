@@ -8,9 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
+from carbuy.contract.institutions import NAMES as INSTITUTIONS
 from tests.fixtures.sandbox import CALLBACK_DELAY_S, SandboxControl
-
-INSTITUTIONS = ("lender", "battery", "insurer", "registry", "inventory", "carrier", "stores", "notifier")
 
 
 @pytest.fixture

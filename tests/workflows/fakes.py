@@ -6,6 +6,7 @@ Asynchronous answers come back the way the starter's webhook delivers them: as p
 from __future__ import annotations
 
 import asyncio
+import inspect
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,15 @@ from carbuy.contract.ledger import (
 from carbuy.contract.purchase import ErrorType, Signal
 
 _ids = itertools.count(1)
+
+
+def activity_methods(cls: type) -> dict[str, str]:
+    """A class's @activity.defn methods: attribute name by activity name."""
+    return {
+        defn.name: name
+        for name, member in inspect.getmembers(cls, inspect.isfunction)
+        if (defn := getattr(member, "__temporal_activity_definition", None)) is not None and defn.name
+    }
 
 
 def _id(prefix: str) -> str:
@@ -87,29 +97,8 @@ class FakePartners:
             await gate.wait()
 
     def activities(self) -> list[Callable[..., Any]]:
-        """The fake activities to register on a test worker."""
-        return [
-            self.charge,
-            self.refund,
-            self.reserve,
-            self.release,
-            self.apply_loan,
-            self.submit_documents,
-            self.disburse,
-            self.cancel_loan,
-            self.create_battery,
-            self.activate_battery,
-            self.cancel_battery,
-            self.bind_policy,
-            self.cancel_policy,
-            self.book_shipment,
-            self.cancel_shipment,
-            self.submit_registration,
-            self.book_service,
-            self.notify,
-            self.record_fee,
-            self.record_outcome,
-        ]
+        """The fake activities to register on a test worker: one under each name the worker registers."""
+        return [getattr(self, name) for name in activity_methods(type(self)).values()]
 
     @activity.defn(name=a.Activity.CHARGE)
     async def charge(self, input: a.ChargeInput) -> a.ChargeResult:

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-INSTITUTIONS = ("lender", "battery", "insurer", "registry", "inventory", "carrier", "stores", "notifier")
+from carbuy.contract.institutions import NAMES
 
 BASE_RATES = {
     "error_rate": 0.05,
@@ -36,14 +36,14 @@ def fault_profile(rate: float, seed: int, institution: str, *, partner_timeout_s
 
 
 def _seed_of(seed: int, institution: str) -> int:
-    return seed * 100 + INSTITUTIONS.index(institution)
+    return seed * 100 + NAMES.index(institution)
 
 
 async def set_faults(sandbox: httpx.AsyncClient, rate: float, seed: int, *, partner_timeout_s: float) -> None:
     """Put the profile on every institution (rate 0 leaves the sandbox well-behaved)."""
     if rate <= 0:
         return
-    for institution in INSTITUTIONS:
+    for institution in NAMES:
         profile = fault_profile(rate, seed, institution, partner_timeout_s=partner_timeout_s)
         response = await sandbox.put(f"/_sandbox/faults/{institution}", json=profile)
         response.raise_for_status()
