@@ -9,10 +9,11 @@ from typing import Any
 
 from temporalio import workflow
 
-from workflows.calls import LEAN_HISTORY
+from workflows.calls import call
 from workflows.compensation import undo_now
 from workflows.context import Purchase, PurchaseEnded
-from workflows.saga import UndoKind
+from workflows.patches import LEAN_HISTORY, OFFER_FULL_PAYMENT, REALLOCATE
+from workflows.waits import call_resendable
 
 with workflow.unsafe.imports_passed_through():
     from carbuy.contract.activities import (
@@ -34,12 +35,8 @@ with workflow.unsafe.imports_passed_through():
     from carbuy.contract.events import PartnerEventType as E
     from carbuy.contract.order import FinancingPlan
     from carbuy.contract.purchase import Branch, PurchaseStage
+    from carbuy.contract.undo import UndoKind
     from carbuy.domain.pricing import loan_principal_fen
-
-
-REALLOCATE = "reallocate-after-damage"
-OFFER_FULL_PAYMENT = "offer-full-payment-after-denial"
-"""Patch ids (workflow.patched): purchases started before these behaviours keep the old ones on replay."""
 
 
 async def run_branches(p: Purchase) -> None:
@@ -91,24 +88,24 @@ async def _reserve(p: Purchase, suffix: str) -> str:
     """Reserve a VIN (waiting for the OEM if there is no stock); the reservation id."""
     order = p.order
     p.tracker.branch(Branch.VEHICLE, PurchaseStage.ALLOCATION, None if not suffix else "reallocating")
-    reservation, resend_reservation = await p.act_resendable(
+    reservation, resend_reservation = await call_resendable(
         Activity.RESERVE_VEHICLE,
         ReserveVehicleInput(
             key=p.key(f"allocation{suffix}"),
             order_ref=order.order_id,
             model=order.model,
-            trim=p.trim,
-            colour=p.colour,
+            trim=p.vehicle.trim,
+            colour=p.vehicle.colour,
             mode=order.mode.value,
         ),
         ReserveVehicleResult,
-        summary=f"reserve {order.model}/{p.trim}/{p.colour}" + (" (another VIN)" if suffix else ""),
+        summary=f"reserve {order.model}/{p.vehicle.trim}/{p.vehicle.colour}" + (" (another VIN)" if suffix else ""),
     )
     p.record(UndoKind.RELEASE_VEHICLE, reservation.reservation_id)
     vin, warehouse = reservation.vin, reservation.warehouse
     if reservation.status == "backordered":
         p.tracker.branch(Branch.VEHICLE, PurchaseStage.ALLOCATION, "no stock: waiting for the OEM")
-        allocated = await p.wait_event(
+        allocated = await p.waits.wait_event(
             "the OEM to allocate a VIN",
             reservation.reservation_id,
             [E.VEHICLE_ALLOCATED],
@@ -121,7 +118,7 @@ async def _reserve(p: Purchase, suffix: str) -> str:
                 f"the OEM's allocation carried no VIN or warehouse: {allocated.data}", partner_refused=True
             )
         vin, warehouse = given_vin, given_warehouse
-    p.vin, p.warehouse = vin, warehouse
+    p.vehicle.vin, p.vehicle.warehouse = vin, warehouse
     p.tracker.note(f"VIN {vin} reserved at {warehouse}")
     return reservation.reservation_id
 
@@ -129,22 +126,22 @@ async def _reserve(p: Purchase, suffix: str) -> str:
 async def _ship(p: Purchase, suffix: str) -> tuple[str | None, str]:
     """Ship the VIN and wait for arrival and PDI; what went wrong (None if it passed) and the shipment id."""
     p.tracker.branch(Branch.VEHICLE, PurchaseStage.LOGISTICS, "shipment booked")
-    assert p.delivery_centre is not None and p.vin is not None and p.warehouse is not None
-    shipment, resend_shipment = await p.act_resendable(
+    assert p.delivery_centre is not None and p.vehicle.vin is not None and p.vehicle.warehouse is not None
+    shipment, resend_shipment = await call_resendable(
         Activity.BOOK_SHIPMENT,
         BookShipmentInput(
             key=p.key(f"shipment{suffix}"),
             order_ref=p.order.order_id,
-            vin=p.vin,
-            warehouse=p.warehouse,
+            vin=p.vehicle.vin,
+            warehouse=p.vehicle.warehouse,
             delivery_centre=p.delivery_centre,
         ),
         BookShipmentResult,
-        summary=f"ship {p.vin} to {p.delivery_centre}",
+        summary=f"ship {p.vehicle.vin} to {p.delivery_centre}",
     )
-    p.shipment_id = shipment.shipment_id
+    p.vehicle.shipment_id = shipment.shipment_id
     p.record(UndoKind.CANCEL_SHIPMENT, shipment.shipment_id)
-    arrival = await p.wait_event(
+    arrival = await p.waits.wait_event(
         "the car to arrive at the delivery centre",
         shipment.shipment_id,
         [E.SHIPMENT_ARRIVED, E.SHIPMENT_DAMAGED],
@@ -154,7 +151,7 @@ async def _ship(p: Purchase, suffix: str) -> tuple[str | None, str]:
     if arrival.type == E.SHIPMENT_DAMAGED:
         return f"vehicle damaged in transit: {arrival.data.get('reason')}", shipment.shipment_id
     p.tracker.note("arrived at the delivery centre")
-    pdi = await p.wait_event(
+    pdi = await p.waits.wait_event(
         "the pre-delivery inspection",
         shipment.shipment_id,
         [E.PDI_PASSED, E.PDI_FAILED],
@@ -168,11 +165,11 @@ async def _ship(p: Purchase, suffix: str) -> tuple[str | None, str]:
 
 async def _reallocate(p: Purchase, problem: str, reservation_id: str) -> None:
     """The car cannot be delivered: it goes back to the OEM (its VIN released), another one is reserved."""
-    p.reallocations += 1
-    p.tracker.note(f"{problem}: VIN {p.vin} goes back to the OEM; reallocating ({p.reallocations})")
+    p.vehicle.reallocations += 1
+    p.tracker.note(f"{problem}: VIN {p.vehicle.vin} goes back to the OEM; reallocating ({p.vehicle.reallocations})")
     await undo_now(p, UndoKind.RELEASE_VEHICLE, reservation_id, f"returned to the OEM: {problem}")
-    await p.notify("vehicle_reallocated", key=f"vehicle_reallocated-{p.reallocations}", reason=problem)
-    p.vin = p.warehouse = p.shipment_id = None
+    await p.notifier.notify("vehicle_reallocated", key=f"vehicle_reallocated-{p.vehicle.reallocations}", reason=problem)
+    p.vehicle.vin = p.vehicle.warehouse = p.vehicle.shipment_id = None
     p.checkpoint()
 
 
@@ -186,7 +183,7 @@ async def financing(p: Purchase) -> None:
         await _loan(p)
     if p.plan.has_battery_lease:
         p.tracker.branch(Branch.FINANCING, PurchaseStage.FINANCING, "battery contract")
-        contract = await p.act(
+        contract = await call(
             Activity.CREATE_BATTERY_CONTRACT,
             CreateBatteryContractInput(
                 key=p.key("battery"),
@@ -198,7 +195,7 @@ async def financing(p: Purchase) -> None:
             BatteryContractResult,
             summary="sign the battery lease",
         )
-        p.battery_contract_id = contract.contract_id
+        p.battery.contract_id = contract.contract_id
         p.record(UndoKind.CANCEL_BATTERY_CONTRACT, contract.contract_id)
     p.tracker.branch_done(Branch.FINANCING, p.plan.value)
 
@@ -206,8 +203,8 @@ async def financing(p: Purchase) -> None:
 async def _loan(p: Purchase) -> None:
     """Apply, give the lender the documents it asks for, and take its decision (or switch to full payment)."""
     order = p.order
-    assert p.loan_terms is not None
-    application, resend_application = await p.act_resendable(
+    assert p.loan.terms is not None
+    application, resend_application = await call_resendable(
         Activity.APPLY_FOR_LOAN,
         ApplyForLoanInput(
             key=p.key("loan"),
@@ -215,15 +212,15 @@ async def _loan(p: Purchase) -> None:
             applicant_name=order.customer.name,
             applicant_id_number=order.customer.id_card_number,
             vehicle_price_fen=p.quote.price_fen,
-            down_payment_fen=p.loan_terms.down_payment_fen,
-            term_months=p.loan_terms.term_months,
+            down_payment_fen=p.loan.terms.down_payment_fen,
+            term_months=p.loan.terms.term_months,
         ),
         ApplyForLoanResult,
         summary="apply for a car loan",
     )
-    application_id = p.loan_application_id = application.application_id
+    application_id = p.loan.application_id = application.application_id
     p.record(UndoKind.CANCEL_LOAN, application_id)
-    decision: PartnerEvent | None = await p.wait_event(
+    decision: PartnerEvent | None = await p.waits.wait_event(
         "the lender's decision",
         application_id,
         [E.LOAN_APPROVED, E.LOAN_DENIED, E.LOAN_DOCUMENTS_REQUIRED],
@@ -243,11 +240,10 @@ async def _loan(p: Purchase) -> None:
             raise PurchaseEnded(reason, partner_refused=True)
         await _offer_full_payment(p, application_id, reason, denied=denied)
         return
-    asked = loan_principal_fen(p.quote.price_fen, p.loan_terms.down_payment_fen, p.policy.min_down_payment_bp)
+    asked = loan_principal_fen(p.quote.price_fen, p.loan.terms.down_payment_fen, p.policy.min_down_payment_bp)
     approved = decision.data.get("principal_fen")
-    p.loan_principal = min(asked, approved) if isinstance(approved, int) else asked
-    p.tracker.amounts.loan_principal = p.loan_principal
-    p.tracker.note(f"loan approved: {p.loan_principal} fen")
+    p.loan.principal = min(asked, approved) if isinstance(approved, int) else asked
+    p.tracker.note(f"loan approved: {p.loan.principal} fen")
 
 
 async def _documents(p: Purchase, application_id: str, documents: str) -> PartnerEvent | None:
@@ -255,32 +251,32 @@ async def _documents(p: Purchase, application_id: str, documents: str) -> Partne
 
     None when the window passed without them (the loan lapses, as if denied).
     """
-    p.documents_asked = documents
+    p.loan.documents_asked = documents
     p.tracker.branch(Branch.FINANCING, PurchaseStage.FINANCING, f"the lender asks for {documents}")
     upload_by = workflow.now() + p.policy.loan_documents_window
-    await p.notify("loan_documents_required", documents=documents, upload_by=f"{upload_by:%Y-%m-%d %H:%M} UTC")
-    uploaded = await p.wait(
+    await p.notifier.notify("loan_documents_required", documents=documents, upload_by=f"{upload_by:%Y-%m-%d %H:%M} UTC")
+    uploaded = await p.waits.wait(
         "the customer to upload loan documents",
-        lambda: p.loan_documents is not None,
+        lambda: p.loan.documents is not None,
         p.policy.loan_documents_window,
         expires=True,
     )
-    p.documents_asked = None
+    p.loan.documents_asked = None
     if not uploaded:
         return None
-    assert p.loan_documents is not None
-    _, resend = await p.act_resendable(
+    assert p.loan.documents is not None
+    _, resend = await call_resendable(
         Activity.SUBMIT_LOAN_DOCUMENTS,
         SubmitLoanDocumentsInput(
             key=p.key("loan-documents"),
             order_ref=p.order.order_id,
             application_id=application_id,
-            documents=p.loan_documents.documents,
+            documents=p.loan.documents.documents,
         ),
         SubmitLoanDocumentsResult,
-        summary=f"send the lender {', '.join(p.loan_documents.documents)}",
+        summary=f"send the lender {', '.join(p.loan.documents.documents)}",
     )
-    return await p.wait_event(
+    return await p.waits.wait_event(
         "the lender's decision",
         application_id,
         [E.LOAN_APPROVED, E.LOAN_DENIED],
@@ -295,26 +291,29 @@ async def _offer_full_payment(p: Purchase, application_id: str, reason: str, *, 
     A switch withdraws an application that lapsed (a denied one has nothing left to withdraw).
     """
     p.checkpoint()  # a cancel that came with the lender's answer is the customer's, with its fee rules
-    p.loan_refused = reason
+    p.loan.refused = reason
     p.cancel_waives_fee = True  # cancelling now is not the customer's fault either
     p.tracker.branch(Branch.FINANCING, PurchaseStage.FINANCING, f"{reason}: the customer may pay in full")
     switch_by = workflow.now() + p.policy.loan_switch_window
-    await p.notify("loan_denied", reason=reason, switch_by=f"{switch_by:%Y-%m-%d %H:%M} UTC")
-    switched = await p.wait(
-        "the customer to switch to full payment", lambda: p.switched_to_full, p.policy.loan_switch_window, expires=True
+    await p.notifier.notify("loan_denied", reason=reason, switch_by=f"{switch_by:%Y-%m-%d %H:%M} UTC")
+    switched = await p.waits.wait(
+        "the customer to switch to full payment",
+        lambda: p.loan.switched_to_full,
+        p.policy.loan_switch_window,
+        expires=True,
     )
-    p.loan_refused = None
+    p.loan.refused = None
     if not switched:
         raise PurchaseEnded(f"{reason}; the customer did not switch to full payment in time", partner_refused=True)
     p.cancel_waives_fee = False
-    p.plan = FinancingPlan.BATTERY_LEASE if p.plan.has_battery_lease else FinancingPlan.FULL
-    p.loan_terms = None
-    p.tracker.amounts.loan_principal = 0
+    p.loan.terms = None
     if denied:
         p.saga.settle(UndoKind.CANCEL_LOAN, application_id, "the lender refused the loan: nothing to withdraw")
     else:
         await undo_now(p, UndoKind.CANCEL_LOAN, application_id, "switched to full payment")
-    p.tracker.locked(plan=p.plan.value, delivery_centre=p.delivery_centre)
+    # the plan changes where it is published: the search attribute moves with it, as it always did
+    p.plan = FinancingPlan.BATTERY_LEASE if p.plan.has_battery_lease else FinancingPlan.FULL
+    p.tracker.locked()
     p.tracker.note(f"switched to full payment: plan {p.plan.value}")
 
 
@@ -323,15 +322,15 @@ async def insurance(p: Purchase) -> None:
     # the vehicle branch's own SLA covers a VIN that does not come; a second timer here only cost history events
     # and raised a second flag for the same cause
     sla = None if workflow.patched(LEAN_HISTORY) else p.policy.allocation_sla
-    await p.wait("a VIN to insure", lambda: p.vin is not None, sla, expires=False)
+    await p.waits.wait("a VIN to insure", lambda: p.vehicle.vin is not None, sla, expires=False)
     await _bind(p, "insurance")
-    p.tracker.branch_done(Branch.INSURANCE, f"policy {p.policy_id}")
+    p.tracker.branch_done(Branch.INSURANCE, f"policy {p.insurance.policy_id}")
 
 
 async def _bind(p: Purchase, step: str) -> None:
-    assert p.vin is not None
-    vin = p.vin
-    policy = await p.act(
+    assert p.vehicle.vin is not None
+    vin = p.vehicle.vin
+    policy = await call(
         Activity.BIND_POLICY,
         BindPolicyInput(
             key=p.key(step),
@@ -340,22 +339,21 @@ async def _bind(p: Purchase, step: str) -> None:
             holder_name=p.order.customer.name,
             holder_id_number=p.order.customer.id_card_number,
             vehicle_price_fen=p.quote.price_fen,
-            commercial=p.commercial_insurance,
+            commercial=p.insurance.commercial,
         ),
         BindPolicyResult,
         summary="bind insurance" if step == "insurance" else f"bind insurance on {vin} (another VIN)",
     )
-    p.policy_id, p.insured_vin = policy.policy_id, vin
-    p.premium = policy.total_premium_fen
-    p.tracker.amounts.insurance_premium = p.premium
+    p.insurance.policy_id, p.insurance.insured_vin = policy.policy_id, vin
+    p.insurance.premium = policy.total_premium_fen
     p.record(UndoKind.CANCEL_POLICY, policy.policy_id, policy.total_premium_fen)
 
 
 async def _insure_the_delivered_vin(p: Purchase) -> None:
     """After a reallocation the policy may cover the VIN that went back: cancel it and insure the new one."""
-    if p.insured_vin == p.vin or p.policy_id is None:
+    if p.insurance.insured_vin == p.vehicle.vin or p.insurance.policy_id is None:
         return
-    old_policy, old_vin = p.policy_id, p.insured_vin
+    old_policy, old_vin = p.insurance.policy_id, p.insurance.insured_vin
     await undo_now(p, UndoKind.CANCEL_POLICY, old_policy, f"VIN {old_vin} went back to the OEM")
     p.checkpoint()
-    await _bind(p, f"insurance-{p.reallocations + 1}")
+    await _bind(p, f"insurance-{p.vehicle.reallocations + 1}")

@@ -10,6 +10,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
+from workflows.patches import LEAN_HISTORY
+
 with workflow.unsafe.imports_passed_through():
     from carbuy.contract.activities import Activity
     from carbuy.contract.purchase import ErrorType
@@ -47,11 +49,6 @@ NOTIFY_RETRY = RetryPolicy(
 """Notifications: a few tries, then the purchase goes on without them."""
 
 START_TO_CLOSE = timedelta(seconds=30)
-
-LEAN_HISTORY = "lean-history"
-"""Patch id of the history diet (issue 8): notifications and the outcome record run as local activities, and the
-insurance branch's wait for a VIN has no timer of its own. Purchases started before keep the old commands on
-replay: the first call of workflow.patched decides for the whole purchase."""
 
 
 async def call(

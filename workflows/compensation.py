@@ -8,7 +8,8 @@ from temporalio import workflow
 
 from workflows.calls import BOOKKEEPING_FAILED, UNDO_RETRY, bookkeep, call
 from workflows.context import Purchase
-from workflows.saga import UNDO_CALLS, Undo, UndoKind
+from workflows.patches import COMPENSATION_CLEARS_ATTENTION
+from workflows.saga import UNDO_CALLS, Undo
 
 with workflow.unsafe.imports_passed_through():
     from carbuy.contract import activities as a
@@ -19,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         RecordPurchaseOutcomeResult,
     )
     from carbuy.contract.purchase import PurchaseStage, PurchaseState
+    from carbuy.contract.undo import UndoKind
     from carbuy.domain.pricing import cancellation_refund_fen
 
 Outcome = Literal["completed", "cancelled", "failed"]
@@ -31,7 +33,7 @@ async def compensate(p: Purchase, reason: str, *, waive_fee: bool) -> None:
     ops retry it (run again) or resolve it by hand; then the purchase ends cancelled.
     """
     p.tracker.end(PurchaseState.COMPENSATING, p.tracker.stage, reason)
-    if workflow.patched("compensation-clears-attention"):  # what it waited on is moot now
+    if workflow.patched(COMPENSATION_CLEARS_ATTENTION):  # what it waited on is moot now
         p.tracker.clear_attention(f"no longer needs attention: {reason}")
     run = lambda u: undo(p, u, waive_fee=waive_fee)  # noqa: E731
     failed = await p.saga.compensate(run)
@@ -39,18 +41,18 @@ async def compensate(p: Purchase, reason: str, *, waive_fee: bool) -> None:
         detail = "; ".join(f"{u.kind.value} {u.reference}: {u.error}" for u in failed)
         p.tracker.end(PurchaseState.FAILED, PurchaseStage.FAILED, f"{reason}; undo failed: {detail}")
         p.tracker.flag("undo", f"undo failed: {detail}", workflow.now())
-        await p.notify_ops(
-            f"undo failed: {detail}", since=f"{workflow.now():%Y-%m-%d %H:%M}", key=f"undo-{p.retry_round}"
+        await p.notifier.ops(
+            f"undo failed: {detail}", since=f"{workflow.now():%Y-%m-%d %H:%M}", key=f"undo-{p.waits.retry_round}"
         )
-        seen = p.retry_round
-        await workflow.wait_condition(lambda s=seen: p.retry_round != s or not p.saga.failed())  # type: ignore[misc]
+        seen = p.waits.retry_round
+        await workflow.wait_condition(lambda s=seen: p.waits.retry_round != s or not p.saga.failed())  # type: ignore[misc]
         p.tracker.end(PurchaseState.COMPENSATING, PurchaseStage.FAILED, reason)
         failed = await p.saga.compensate(run)
     p.tracker.unflag("undo", "every undo done")
     if p.deposit is not None and p.deposit.outcome == "paid":  # else no money moved: nothing for finance
         await record_outcome(p, "cancelled", fee_waived=waive_fee)
         p.tracker.end(PurchaseState.CANCELLED, PurchaseStage.CANCELLED, reason)
-        await p.notify("purchase_cancelled", reason=reason, refund_fen=p.tracker.amounts.refunded)
+        await p.notifier.notify("purchase_cancelled", reason=reason, refund_fen=p.tracker.amounts.refunded)
     else:
         p.tracker.end(PurchaseState.CANCELLED, PurchaseStage.CANCELLED, reason)
 
@@ -96,7 +98,7 @@ async def undo(p: Purchase, undo: Undo, *, waive_fee: bool) -> None:
             await call(
                 a.Activity.REFUND, refund, a.RefundResult, summary=f"{undo.kind.value} {amount} fen", retry=UNDO_RETRY
             )
-            p.tracker.amounts.refunded += amount
+            p.money.refunded += amount
     else:
         activity, build, result_type, summary = UNDO_CALLS[undo.kind]
         result = await call(activity, build(key, order_ref, ref), result_type, summary=summary, retry=UNDO_RETRY)
@@ -135,14 +137,14 @@ async def record_outcome(p: Purchase, state: Outcome, *, fee_waived: bool = Fals
         state=state,
         locked=p.locked,
         fee_waived=fee_waived,
-        handed_over=p.handed_over,
+        handed_over=p.handover.done,
         deposit_fen=q.deposit_fen if paid_deposit else 0,
         cancellation_fee_fen=p.policy.cancellation_fee_fen,
         price_fen=q.price_fen,
-        premium_fen=p.premium,
+        premium_fen=p.insurance.premium,
         purchase_tax_fen=q.purchase_tax_fen,
         plate_fee_fen=q.plate_fee_fen,
-        loan_principal_fen=p.disbursed_fen,
+        loan_principal_fen=p.loan.disbursed_fen,
         balance_due_fen=t.amounts.balance_due,
         ended_at=workflow.now(),
     )

@@ -44,8 +44,8 @@ class Refusals:
 
     def _require_cancellable(self) -> None:
         self._require(*(s for s in PurchaseStage if s not in NOT_CANCELLABLE))
-        accepting = self.p.handover is not None and self.p.handover.accepted
-        if self.p.handed_over or accepting or self.p.cancel_reason is not None:
+        accepting = self.p.handover.decision is not None and self.p.handover.decision.accepted
+        if self.p.handover.done or accepting or self.p.cancel_reason is not None:
             raise self._refuse("the car is handed over, or the purchase is already being cancelled")
 
 
@@ -60,7 +60,7 @@ class OpsActions(Refusals):
     @workflow.update(name=OpsUpdate.RETRY)
     def ops_retry(self, input: RetryInput) -> OpsResult:
         """Send the partner requests the purchase waits on again, or run the failed undos again."""
-        self.p.retry_round += 1
+        self.p.waits.retry_round += 1
         if self.p.tracker.state is PurchaseState.FAILED:
             return self._done(input, "retrying the failed undos")
         waits = [w.what for w in self.p.tracker.waits if w.retryable]
@@ -77,26 +77,26 @@ class OpsActions(Refusals):
     @workflow.update(name=OpsUpdate.CORRECT_REGISTRATION)
     def ops_correct_registration(self, input: CorrectRegistrationInput) -> OpsResult:
         """Resubmit the rejected registration with corrected owner data."""
-        self.p.registration_correction = input
+        self.p.registration.correction = input
         return self._done(input, "registration corrected, resubmitting")
 
     @ops_correct_registration.validator
     def _validate_ops_correct_registration(self, input: CorrectRegistrationInput) -> None:
         self._require(PurchaseStage.REGISTRATION)
-        if not self.p.registration_rejected or self.p.registration_correction is not None:
+        if not self.p.registration.rejected or self.p.registration.correction is not None:
             raise self._refuse("the registration was not rejected, or a correction is already being submitted")
 
     @workflow.update(name=OpsUpdate.CHANGE_DELIVERY_CENTRE)
     def ops_change_delivery_centre(self, input: ChangeDeliveryCentreInput) -> OpsResult:
         """Deliver to another delivery centre."""
         old, self.p.delivery_centre = self.p.delivery_centre, input.delivery_centre
-        self.p.tracker.locked(plan=self.p.plan.value, delivery_centre=input.delivery_centre)
+        self.p.tracker.locked()
         return self._done(input, f"delivery centre {old} -> {input.delivery_centre}")
 
     @ops_change_delivery_centre.validator
     def _validate_ops_change_delivery_centre(self, input: ChangeDeliveryCentreInput) -> None:
         self._require_cancellable()
-        if not self.p.locked or self.p.shipment_id is not None:
+        if not self.p.locked or self.p.vehicle.shipment_id is not None:
             raise self._refuse("the delivery centre can change only after lock and before the shipment is booked")
         if input.delivery_centre == self.p.delivery_centre:
             raise self._refuse(f"the purchase already goes to {input.delivery_centre}", ErrorType.INVALID_ACTION)
@@ -104,7 +104,7 @@ class OpsActions(Refusals):
     @workflow.update(name=OpsUpdate.EXTEND_DEADLINE)
     def ops_extend_deadline(self, input: ExtendDeadlineInput) -> OpsResult:
         """Push back every deadline the purchase waits on now."""
-        moved = self.p.extend_deadlines(input.extend_by)
+        moved = self.p.waits.extend_deadlines(input.extend_by)
         return self._done(input, f"{moved} deadline(s) extended by {input.extend_by}")
 
     @ops_extend_deadline.validator

@@ -6,14 +6,15 @@ from typing import Literal
 
 from temporalio import workflow
 
-from workflows.calls import refusal
-from workflows.context import Payment, Purchase, PurchaseEnded
-from workflows.saga import UndoKind
+from workflows.calls import call, refusal
+from workflows.context import Purchase, PurchaseEnded
+from workflows.records import Payment
 from workflows.tracker import deadline_left
 
 with workflow.unsafe.imports_passed_through():
     from carbuy.contract.activities import Activity, ChargeInput, ChargeResult
     from carbuy.contract.purchase import PurchaseStage
+    from carbuy.contract.undo import UndoKind
 
 
 PaymentKind = Literal["deposit", "balance"]
@@ -26,7 +27,7 @@ async def pay(p: Purchase, kind: PaymentKind, amount_fen: int, attempt: Payment)
     """
     p.payment_attempts[kind] = attempt_no = p.payment_attempts.get(kind, 0) + 1
     try:
-        result = await p.act(
+        result = await call(
             Activity.CHARGE,
             ChargeInput(
                 key=p.key(f"{kind}-{attempt_no}"),
@@ -47,7 +48,7 @@ async def pay(p: Purchase, kind: PaymentKind, amount_fen: int, attempt: Payment)
         p.tracker.note(f"{kind} payment declined: {refused.message}")
         return None
     attempt.outcome, attempt.message = "paid", f"{kind} paid: {result.amount_fen} fen"
-    p.tracker.amounts.paid += result.amount_fen
+    p.money.paid += result.amount_fen
     p.tracker.note(attempt.message)
     return result
 
@@ -58,7 +59,7 @@ async def deposit(p: Purchase) -> None:
     deadline = workflow.now() + p.policy.deposit_window
     while True:
         pending = lambda: p.deposit is not None and p.deposit.outcome is None  # noqa: E731
-        if not await p.wait("the customer to pay the deposit", pending, deadline_left(deadline), expires=True):
+        if not await p.waits.wait("the customer to pay the deposit", pending, deadline_left(deadline), expires=True):
             raise PurchaseEnded("expired: the deposit was not paid in time")
         assert p.deposit is not None
         result = await pay(p, "deposit", p.quote.deposit_fen, p.deposit)
@@ -67,14 +68,16 @@ async def deposit(p: Purchase) -> None:
             p.tracker.enter(PurchaseStage.LOCK)
             p.deposit.settled = True
             lock_by = workflow.now() + p.policy.lock_window
-            await p.notify("deposit_received", amount_fen=result.amount_fen, lock_by=f"{lock_by:%Y-%m-%d %H:%M} UTC")
+            await p.notifier.notify(
+                "deposit_received", amount_fen=result.amount_fen, lock_by=f"{lock_by:%Y-%m-%d %H:%M} UTC"
+            )
             return
 
 
 async def lock(p: Purchase) -> None:
     """Wait for the customer to lock trim, colour, delivery centre and plan; else expire with a full refund."""
     p.tracker.enter(PurchaseStage.LOCK)
-    if not await p.wait("the customer to lock the order", lambda: p.locked, p.policy.lock_window, expires=True):
+    if not await p.waits.wait("the customer to lock the order", lambda: p.locked, p.policy.lock_window, expires=True):
         raise PurchaseEnded("expired: the order was not locked in time")
     p.tracker.note(f"locked: plan {p.plan.value}, delivery centre {p.delivery_centre}")
-    await p.notify("order_locked", plan=p.plan.value)
+    await p.notifier.notify("order_locked", plan=p.plan.value)

@@ -9,8 +9,10 @@ from temporalio.exceptions import ActivityError
 
 from workflows import branches, compensation, delivery, ordering
 from workflows.calls import refusal
-from workflows.context import Payment, Purchase, PurchaseEnded
+from workflows.context import Purchase, PurchaseEnded
 from workflows.ops_actions import OpsActions
+from workflows.patches import WORKFLOW_CANCEL_WAIVES_FEE
+from workflows.records import Payment
 
 with workflow.unsafe.imports_passed_through():
     from carbuy.contract.events import PartnerEvent, ProcessorEvent
@@ -56,7 +58,7 @@ class PurchaseWorkflow(OpsActions):
             # Cancelling the workflow is an operator's act (UI, CLI, batch): like ops_cancel, it waives the fee.
             if self.p.cancel_reason is None:
                 self.p.cancel_reason = "the workflow was cancelled"
-                self.p.cancel_waives_fee = workflow.patched("workflow-cancel-waives-fee")
+                self.p.cancel_waives_fee = workflow.patched(WORKFLOW_CANCEL_WAIVES_FEE)
             await walk
             raise
 
@@ -73,26 +75,26 @@ class PurchaseWorkflow(OpsActions):
             await delivery.handover(p)
             await delivery.first_service(p)
         except PurchaseEnded as ended:
-            if not p.handed_over:
+            if not p.handover.done:
                 await compensation.compensate(p, ended.reason, waive_fee=ended.partner_refused)
                 return self._result()
             p.tracker.note(f"first-service follow-up stopped: {ended.reason}")
         except ActivityError as err:
             reason = f"refused: {refused.message}" if (refused := refusal(err)) else f"failed: {err.cause or err}"
-            if not p.handed_over:
+            if not p.handover.done:
                 await compensation.compensate(p, reason, waive_fee=True)
                 return self._result()
             # the car is the customer's: nothing to undo, a person must finish the step
             await compensation.record_outcome(p, "failed")
             p.tracker.end(PurchaseState.FAILED, PurchaseStage.FAILED, f"after handover, {reason}")
             p.tracker.flag("after-handover", f"a step after handover failed: {reason}", workflow.now())
-            await p.notify_ops(
+            await p.notifier.ops(
                 f"a step after handover failed: {reason}",
                 since=f"{workflow.now():%Y-%m-%d %H:%M}",
                 key="after-handover",
             )
             return self._result()
-        await p.notify("purchase_completed")
+        await p.notifier.notify("purchase_completed")
         await compensation.record_outcome(p, "completed")
         p.tracker.end(PurchaseState.COMPLETED, PurchaseStage.COMPLETED)
         return self._result()
@@ -132,10 +134,10 @@ class PurchaseWorkflow(OpsActions):
     def lock(self, input: LockInput) -> ActionResult:
         """Lock trim, colour, delivery centre and financing plan."""
         p = self.p
-        p.trim, p.colour, p.delivery_centre = input.trim, input.colour, input.delivery_centre
-        p.plan, p.loan_terms, p.commercial_insurance = input.financing_plan, input.loan, input.commercial_insurance
+        p.vehicle.trim, p.vehicle.colour, p.delivery_centre = input.trim, input.colour, input.delivery_centre
+        p.plan, p.loan.terms, p.insurance.commercial = input.financing_plan, input.loan, input.commercial_insurance
         p.locked = True
-        p.tracker.locked(plan=p.plan.value, delivery_centre=p.delivery_centre)
+        p.tracker.locked()
         return ActionResult(accepted=True, stage=p.tracker.stage, message="order locked")
 
     @lock.validator
@@ -164,7 +166,7 @@ class PurchaseWorkflow(OpsActions):
     @workflow.update(name=Update.HANDOVER)
     def handover(self, input: HandoverInput) -> ActionResult:
         """Accept or refuse the car at the delivery centre."""
-        self.p.handover = input
+        self.p.handover.decision = input
         return ActionResult(
             accepted=input.accepted,
             stage=self.p.tracker.stage,
@@ -174,7 +176,7 @@ class PurchaseWorkflow(OpsActions):
     @handover.validator
     def _validate_handover(self, input: HandoverInput) -> None:
         self._require(PurchaseStage.HANDOVER)
-        if self.p.handover is not None:
+        if self.p.handover.decision is not None:
             raise self._refuse("a handover decision is already being processed")
         if self.p.cancel_reason is not None:
             raise self._refuse("the purchase is being cancelled")
@@ -192,13 +194,13 @@ class PurchaseWorkflow(OpsActions):
     @workflow.update(name=Update.SWITCH_TO_FULL_PAYMENT)
     def switch_to_full_payment(self, input: SwitchToFullPaymentInput) -> ActionResult:
         """After the lender said no: pay the whole price instead (the battery lease, if any, stays)."""
-        self.p.switched_to_full = True
+        self.p.loan.switched_to_full = True
         return ActionResult(accepted=True, stage=self.p.tracker.stage, message="switching to full payment")
 
     @switch_to_full_payment.validator
     def _validate_switch_to_full_payment(self, input: SwitchToFullPaymentInput) -> None:
         self._require_loan_step(
-            self.p.loan_refused is not None and not self.p.switched_to_full,
+            self.p.loan.refused is not None and not self.p.loan.switched_to_full,
             "only after the lender refused the loan, and only once",
         )
 
@@ -215,20 +217,20 @@ class PurchaseWorkflow(OpsActions):
     @workflow.update(name=Update.UPLOAD_LOAN_DOCUMENTS)
     def upload_loan_documents(self, input: LoanDocumentsInput) -> ActionResult:
         """The documents the lender asked for; they are sent on and the lender decides."""
-        self.p.loan_documents = input
+        self.p.loan.documents = input
         return ActionResult(accepted=True, stage=self.p.tracker.stage, message="documents sent to the lender")
 
     @upload_loan_documents.validator
     def _validate_upload_loan_documents(self, input: LoanDocumentsInput) -> None:
         self._require_loan_step(
-            self.p.documents_asked is not None and self.p.loan_documents is None,
+            self.p.loan.documents_asked is not None and self.p.loan.documents is None,
             "the lender asked for no documents, or they were uploaded already",
         )
 
     @workflow.signal(name=Signal.PARTNER_EVENT)
     def partner_event(self, event: PartnerEvent) -> None:
         """A partner's asynchronous answer (duplicates by event id are ignored)."""
-        if self.p.receive(event):
+        if self.p.waits.receive(event):
             self.p.tracker.partner_answered(f"{event.institution}: {event.type}")
 
     @workflow.signal(name=Signal.PROCESSOR_EVENT)
@@ -251,8 +253,8 @@ class PurchaseWorkflow(OpsActions):
             mode=p.order.mode,
             financing_plan=p.plan,
             delivery_centre=p.delivery_centre,
-            vin=p.vin,
-            plate=p.plate,
+            vin=p.vehicle.vin,
+            plate=p.registration.plate,
             amounts=t.amounts,
             branches=list(t.branches.values()),
             waiting_for=list(t.waits),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from enum import StrEnum
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -13,18 +12,7 @@ from workflows import metrics
 
 with workflow.unsafe.imports_passed_through():
     from carbuy.contract import activities as a
-
-
-class UndoKind(StrEnum):
-    """The undo of each step (../shared/domain.md, "Undo of each step")."""
-
-    REFUND_DEPOSIT = "refund_deposit"
-    RELEASE_VEHICLE = "release_vehicle"
-    CANCEL_LOAN = "cancel_loan"
-    CANCEL_BATTERY_CONTRACT = "cancel_battery_contract"
-    CANCEL_POLICY = "cancel_policy"
-    CANCEL_SHIPMENT = "cancel_shipment"
-    REFUND_BALANCE = "refund_balance"
+    from carbuy.contract.undo import UndoKind
 
 
 class Undo(BaseModel):
@@ -59,9 +47,9 @@ class Saga:
         """The undos that ran and failed, and are not resolved yet."""
         return [u for u in self.undos if not u.done and u.error is not None]
 
-    def find_failed(self, kind: str, reference: str) -> Undo | None:
+    def find_failed(self, kind: UndoKind, reference: str) -> Undo | None:
         """A failed undo by its kind and partner reference."""
-        return next((u for u in self.failed() if u.kind.value == kind and u.reference == reference), None)
+        return next((u for u in self.failed() if u.kind is kind and u.reference == reference), None)
 
     async def compensate(self, run: Callable[[Undo], Awaitable[None]]) -> list[Undo]:
         """Run every pending undo in reverse; one that fails after its retries does not stop the others."""

@@ -7,7 +7,7 @@ current details shown in the Web UI are rewritten whenever a wait, the attention
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from temporalio import workflow
 
@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         VEHICLE_MODEL_KEY,
         Attention,
     )
+    from carbuy.contract.order import FinancingPlan
     from carbuy.contract.purchase import (
         STAGE_KEY,
         STAGE_ORDER,
@@ -41,19 +42,27 @@ with workflow.unsafe.imports_passed_through():
 TIMELINE_LIMIT = 200
 
 
+class Source(Protocol):
+    """What the tracker derives the plan, the delivery centre and the amounts from (the Purchase)."""
+
+    plan: FinancingPlan
+    delivery_centre: str | None
+
+    def amounts(self) -> Amounts: ...
+
+
 class Tracker:
     """Stage and state of one purchase; every change is upserted as search attributes."""
 
-    def __init__(self, amounts: Amounts, *, city: str, model: str, plan: str) -> None:
+    def __init__(self, source: Source, *, city: str, model: str) -> None:
+        self.source = source
         self.stage = PurchaseStage.DEPOSIT
         self.state = PurchaseState.ACTIVE
-        self.amounts = amounts
         self.branches: dict[Branch, BranchStatus] = {}
         self.waits: list[Wait] = []
         self.timeline: list[TimelineEntry] = []
         self.reason: str | None = None
-        self.city, self.model, self.plan = city, model, plan
-        self.delivery_centre: str | None = None
+        self.city, self.model = city, model
         self.attention: dict[str, str] = {}
         self.stuck_since: datetime | None = None
         self.last_partner_answer: str | None = None
@@ -62,8 +71,18 @@ class Tracker:
             pair.key.name: pair.value for pair in workflow.info().typed_search_attributes
         }
         self._stage_since = workflow.now()
-        metrics.purchase_started(plan)
+        metrics.purchase_started(self.plan)
         metrics.stage_entered(self.stage.value)
+
+    @property
+    def plan(self) -> str:
+        """The financing plan (FinancingPlan in the UI), as the customer chose it at lock or switched it since."""
+        return self.source.plan.value
+
+    @property
+    def amounts(self) -> Amounts:
+        """The purchase's money as it stands."""
+        return self.source.amounts()
 
     def note(self, event: str) -> None:
         """Add a line to the timeline (bounded, so a long purchase stays small)."""
@@ -106,9 +125,8 @@ class Tracker:
         self.note(f"{state.value}" + (f": {reason}" if reason else ""))
         self.publish()
 
-    def locked(self, *, plan: str, delivery_centre: str | None) -> None:
-        """The customer locked the plan and the delivery centre (both are filters in the UI)."""
-        self.plan, self.delivery_centre = plan, delivery_centre
+    def locked(self) -> None:
+        """The plan or the delivery centre changed (both are filters in the UI): publish them."""
         self.publish()
 
     def waiting(self, what: str, deadline: timedelta | None, *, retryable: bool = False) -> Wait:
@@ -173,7 +191,7 @@ class Tracker:
             (CITY_KEY, self.city),
             (VEHICLE_MODEL_KEY, self.model),
             (FINANCING_PLAN_KEY, self.plan),
-            (DELIVERY_CENTER_KEY, self.delivery_centre),
+            (DELIVERY_CENTER_KEY, self.source.delivery_centre),
         ]
         updates: list[SearchAttributeUpdate[Any]] = []
         for key, value in desired:

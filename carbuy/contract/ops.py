@@ -16,6 +16,7 @@ from carbuy.contract.order import Order
 from carbuy.contract.purchase import STAGE_KEY, STATE_KEY, PurchaseStage, PurchaseState
 from carbuy.contract.purchase import Attention as Attention  # re-exported: part of the status query
 from carbuy.contract.purchase import FailedUndo as FailedUndo
+from carbuy.contract.undo import UndoKind
 
 NEEDS_ATTENTION_KEY = SearchAttributeKey.for_bool("NeedsAttention")
 STUCK_SINCE_KEY = SearchAttributeKey.for_datetime("StuckSince")
@@ -79,7 +80,7 @@ class OpsCancelInput(OpsInput):
 class ResolveUndoInput(OpsInput):
     """An undo that kept failing was done by hand: record the external reference of what was done."""
 
-    undo: str = Field(description="the undo's kind, e.g. refund_deposit")
+    undo: UndoKind = Field(description="the undo's kind, e.g. refund_deposit")
     reference: str = Field(description="the partner reference the undo was about (as shown in the status)")
     external_reference: str = Field(min_length=1, max_length=200, description="e.g. the manual refund's id")
 
