@@ -42,7 +42,7 @@ class Money:
 
 @dataclass
 class VehicleRecord:
-    """The vehicle branch (branches.vehicle): the VIN reserved, where it is, its shipment, how often replaced."""
+    """The vehicle branch (vehicle.py): the VIN reserved, where it is, its shipment, how often replaced."""
 
     trim: str
     colour: str
@@ -54,7 +54,7 @@ class VehicleRecord:
 
 @dataclass
 class LoanRecord:
-    """The loan (branches._loan): the terms, the application, the lender's asks and answer, the disbursement."""
+    """The loan (financing.py): the terms, the application, the lender's asks and answer, the disbursement."""
 
     terms: LoanTerms | None
     application_id: str | None = None
@@ -71,14 +71,14 @@ class LoanRecord:
 
 @dataclass
 class BatteryRecord:
-    """The battery lease (branches.financing)."""
+    """The battery lease (financing.py)."""
 
     contract_id: str | None = None
 
 
 @dataclass
 class InsuranceRecord:
-    """The insurance branch (branches.insurance): the cover asked for, the policy bound and on which VIN."""
+    """The insurance branch (insurance.py): the cover asked for, the policy bound and on which VIN."""
 
     commercial: bool
     premium: int
