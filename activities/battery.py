@@ -21,24 +21,22 @@ class BatteryClient(PartnerClient):
 
     async def create(self, input: CreateBatteryContractInput) -> BatteryContractResult:
         """Sign a lease."""
-        answer = await self.post("/contracts", key=input.key, body=input.model_dump(exclude={"key"}))
-        return BatteryContractResult.model_validate(answer)
+        return await self.post_for("/contracts", input, BatteryContractResult)
 
     async def activate(self, input: BatteryContractRef) -> BatteryContractResult:
         """Start the lease on the VIN."""
-        answer = await self.post(
+        return await self.post_for(
             f"/contracts/{input.contract_id}/activate",
-            key=input.key,
-            body={"order_ref": input.order_ref, "vin": input.vin},
+            input,
+            BatteryContractResult,
+            {"order_ref": input.order_ref, "vin": input.vin},
         )
-        return BatteryContractResult.model_validate(answer)
 
     async def cancel(self, input: BatteryContractRef) -> BatteryContractResult:
         """Cancel the lease."""
-        answer = await self.post(
-            f"/contracts/{input.contract_id}/cancel", key=input.key, body={"order_ref": input.order_ref}
+        return await self.post_for(
+            f"/contracts/{input.contract_id}/cancel", input, BatteryContractResult, {"order_ref": input.order_ref}
         )
-        return BatteryContractResult.model_validate(answer)
 
 
 class BatteryActivities(PartnerActivities[BatteryClient]):

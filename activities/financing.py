@@ -33,36 +33,31 @@ class LenderClient(PartnerClient):
 
     async def apply(self, input: ApplyForLoanInput) -> ApplyForLoanResult:
         """File an application."""
-        body = input.model_dump(exclude={"key", "callback_url"})
-        answer = await self.post(
-            "/applications", key=input.key, body={**body, "callback_url": self.callback_url(input.callback_url)}
-        )
-        return ApplyForLoanResult.model_validate(answer)
+        return await self.post_for("/applications", input, ApplyForLoanResult)
 
     async def submit_documents(self, input: SubmitLoanDocumentsInput) -> SubmitLoanDocumentsResult:
         """Send the documents the lender asked for."""
-        answer = await self.post(
+        return await self.post_for(
             f"/applications/{input.application_id}/documents",
-            key=input.key,
-            body={"order_ref": input.order_ref, "documents": input.documents},
+            input,
+            SubmitLoanDocumentsResult,
+            {"order_ref": input.order_ref, "documents": input.documents},
         )
-        return SubmitLoanDocumentsResult.model_validate(answer)
 
     async def disburse(self, input: DisburseLoanInput) -> DisburseLoanResult:
         """Have the principal paid to the platform."""
-        answer = await self.post(
+        return await self.post_for(
             f"/applications/{input.application_id}/disbursements",
-            key=input.key,
-            body={"order_ref": input.order_ref, "amount_fen": input.amount_fen},
+            input,
+            DisburseLoanResult,
+            {"order_ref": input.order_ref, "amount_fen": input.amount_fen},
         )
-        return DisburseLoanResult.model_validate(answer)
 
     async def cancel(self, input: CancelLoanInput) -> CancelLoanResult:
         """Withdraw the application."""
-        answer = await self.post(
-            f"/applications/{input.application_id}/cancel", key=input.key, body={"order_ref": input.order_ref}
+        return await self.post_for(
+            f"/applications/{input.application_id}/cancel", input, CancelLoanResult, {"order_ref": input.order_ref}
         )
-        return CancelLoanResult.model_validate(answer)
 
 
 class FinancingActivities(PartnerActivities[LenderClient]):

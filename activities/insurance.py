@@ -22,15 +22,13 @@ class InsurerClient(PartnerClient):
 
     async def bind(self, input: BindPolicyInput) -> BindPolicyResult:
         """Bind the policy."""
-        answer = await self.post("/policies", key=input.key, body=input.model_dump(exclude={"key"}))
-        return BindPolicyResult.model_validate(answer)
+        return await self.post_for("/policies", input, BindPolicyResult)
 
     async def cancel(self, input: CancelPolicyInput) -> CancelPolicyResult:
         """Cancel the policy."""
-        answer = await self.post(
-            f"/policies/{input.policy_id}/cancel", key=input.key, body={"order_ref": input.order_ref}
+        return await self.post_for(
+            f"/policies/{input.policy_id}/cancel", input, CancelPolicyResult, {"order_ref": input.order_ref}
         )
-        return CancelPolicyResult.model_validate(answer)
 
 
 class InsuranceActivities(PartnerActivities[InsurerClient]):

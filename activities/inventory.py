@@ -22,18 +22,13 @@ class InventoryClient(PartnerClient):
 
     async def reserve(self, input: ReserveVehicleInput) -> ReserveVehicleResult:
         """Reserve a VIN for the configuration."""
-        body = input.model_dump(include={"order_ref", "model", "trim", "colour", "mode"})
-        answer = await self.post(
-            "/reservations", key=input.key, body={**body, "callback_url": self.callback_url(input.callback_url)}
-        )
-        return ReserveVehicleResult.model_validate(answer)
+        return await self.post_for("/reservations", input, ReserveVehicleResult)
 
     async def release(self, input: ReleaseVehicleInput) -> ReleaseVehicleResult:
         """Give the VIN back."""
-        answer = await self.post(
-            f"/reservations/{input.reservation_id}/release", key=input.key, body={"order_ref": input.order_ref}
+        return await self.post_for(
+            f"/reservations/{input.reservation_id}/release", input, ReleaseVehicleResult, {"order_ref": input.order_ref}
         )
-        return ReleaseVehicleResult.model_validate(answer)
 
 
 class InventoryActivities(PartnerActivities[InventoryClient]):

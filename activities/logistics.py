@@ -29,18 +29,13 @@ class CarrierClient(PartnerClient):
 
     async def book(self, input: BookShipmentInput) -> BookShipmentResult:
         """Book a shipment."""
-        body = input.model_dump(exclude={"key", "callback_url"})
-        answer = await self.post(
-            "/shipments", key=input.key, body={**body, "callback_url": self.callback_url(input.callback_url)}
-        )
-        return BookShipmentResult.model_validate(answer)
+        return await self.post_for("/shipments", input, BookShipmentResult)
 
     async def cancel(self, input: CancelShipmentInput) -> CancelShipmentResult:
         """Cancel or return a shipment."""
-        answer = await self.post(
-            f"/shipments/{input.shipment_id}/cancel", key=input.key, body={"order_ref": input.order_ref}
+        return await self.post_for(
+            f"/shipments/{input.shipment_id}/cancel", input, CancelShipmentResult, {"order_ref": input.order_ref}
         )
-        return CancelShipmentResult.model_validate(answer)
 
 
 class LogisticsActivities(PartnerActivities[CarrierClient]):

@@ -6,17 +6,20 @@ connection errors are raised as they are, so the activity's retry policy retries
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 
 import httpx
 from pydantic import BaseModel
 from temporalio.exceptions import ApplicationError
 
+from carbuy.contract.activities import Keyed
 from carbuy.contract.purchase import ErrorType
 from carbuy.runtime.settings import Settings
 from observability.calls import metered
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+R = TypeVar("R", bound=BaseModel)
 
 
 class PartnerClient:
@@ -47,6 +50,17 @@ class PartnerClient:
         content = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
         request = self.http.post(path, json=content, headers={IDEMPOTENCY_HEADER: key})
         return self._answer(await metered(self.institution, request))
+
+    async def post_for(self, path: str, input: Keyed, result: type[R], body: dict[str, Any] | None = None) -> R:
+        """POST under the input's idempotency key and read the answer as `result`.
+
+        The body is the whole input but its key, answering to `callback_url(...)`, unless one is given.
+        """
+        if body is None:
+            body = input.model_dump(mode="json", exclude={"key"})
+            if "callback_url" in body:
+                body["callback_url"] = self.callback_url(body["callback_url"])
+        return result.model_validate(await self.post(path, key=input.key, body=body))
 
     async def get(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
         """GET a JSON resource."""

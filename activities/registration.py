@@ -16,11 +16,7 @@ class RegistryClient(PartnerClient):
 
     async def submit(self, input: SubmitRegistrationInput) -> SubmitRegistrationResult:
         """File a registration."""
-        body = input.model_dump(exclude={"key", "callback_url"})
-        answer = await self.post(
-            "/applications", key=input.key, body={**body, "callback_url": self.callback_url(input.callback_url)}
-        )
-        return SubmitRegistrationResult.model_validate(answer)
+        return await self.post_for("/applications", input, SubmitRegistrationResult)
 
 
 class RegistrationActivities(PartnerActivities[RegistryClient]):

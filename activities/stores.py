@@ -16,11 +16,7 @@ class StoresClient(PartnerClient):
 
     async def book(self, input: BookFirstServiceInput) -> BookFirstServiceResult:
         """Book a service."""
-        body = input.model_dump(mode="json", exclude={"key", "callback_url"})
-        answer = await self.post(
-            "/bookings", key=input.key, body={**body, "callback_url": self.callback_url(input.callback_url)}
-        )
-        return BookFirstServiceResult.model_validate(answer)
+        return await self.post_for("/bookings", input, BookFirstServiceResult)
 
 
 class StoresActivities(PartnerActivities[StoresClient]):
