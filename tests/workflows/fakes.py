@@ -18,7 +18,7 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
 from carbuy.contract import activities as a
-from carbuy.contract.events import PartnerEvent, PartnerEventType
+from carbuy.contract.events import PartnerEvent, PartnerEventType, Sender
 from carbuy.contract.ledger import (
     RecordCancellationFeeInput,
     RecordCancellationFeeResult,
@@ -62,7 +62,7 @@ class FakePartners:
     async def _callback(
         self,
         workflow_id: str,
-        institution: str,
+        institution: Sender,
         type: PartnerEventType,
         reference: str,
         **data: str | int | bool | None,
@@ -74,7 +74,7 @@ class FakePartners:
         """
         event = PartnerEvent(
             event_id=_id("evt"),
-            institution=institution,  # type: ignore[arg-type]
+            institution=institution,
             type=type.value,
             reference=reference,
             occurred_at=datetime.now(UTC),
