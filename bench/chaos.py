@@ -3,7 +3,7 @@
     .venv/bin/python bench/chaos.py                        # N=1000, concurrency 50, 5 kills, 2 restarts, 60 s floor
     .venv/bin/python bench/chaos.py --purchases 300 --concurrency 30 --json bench-chaos.json
 
-The same runner as `carbuy chaos` (carbuy/chaos/runner.py), with more purchases, more disruptions and a longer
+The same runner as `carbuy chaos` (carbuy/devtools/chaos/runner.py), with more purchases, more disruptions and a longer
 deadline; it adds the purchases' duration percentiles and the throughput to the summary. Exit status 0 only when
 every purchase ended where it should, none waits and the money audit is clean.
 """
@@ -22,8 +22,9 @@ sys.path.insert(0, str(ROOT))
 
 from rich.console import Console  # noqa: E402
 
+from carbuy.devtools.chaos.config import ChaosConfig  # noqa: E402
 from carbuy.devtools.chaos.render import render  # noqa: E402
-from carbuy.devtools.chaos.runner import ChaosConfig, run_chaos  # noqa: E402
+from carbuy.devtools.chaos.runner import run_chaos  # noqa: E402
 from carbuy.devtools.chaos.summary import ChaosSummary  # noqa: E402
 from carbuy.runtime.settings import Settings  # noqa: E402
 

@@ -42,8 +42,9 @@ def chaos(
 ) -> None:
     """Run N purchases with random plans, scenarios and customers under partner faults, SIGKILL the worker and
     restart Temporal meanwhile, play ops, then check every outcome and audit the money. Exit 0 only if all is well."""
+    from carbuy.devtools.chaos.config import ChaosConfig
     from carbuy.devtools.chaos.render import render
-    from carbuy.devtools.chaos.runner import ChaosConfig, run_chaos
+    from carbuy.devtools.chaos.runner import run_chaos
     from carbuy.runtime.settings import Settings
 
     config = ChaosConfig(
