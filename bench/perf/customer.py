@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from carbuy.client.api import CustomerAction, StarterClient
 from carbuy.contract.order import FinancingPlan
 from carbuy.contract.purchase import PurchaseStage, PurchaseStatus
 from carbuy.devtools.demo import FINAL_STAGES, demo_lock, demo_order
@@ -86,14 +87,12 @@ def notifier_http(settings: Settings, *, connections: int = 100) -> httpx.AsyncC
     )
 
 
-def bench_http(
-    settings: Settings, api_url: str, *, connections: int = 100, timeout_s: float = 120.0
-) -> httpx.AsyncClient:
+def bench_http(settings: Settings, api_url: str, *, connections: int = 100, timeout_s: float = 120.0) -> StarterClient:
     """The one pooled API client every bench customer shares (the backend's bearer token)."""
-    return httpx.AsyncClient(
-        base_url=api_url,
-        timeout=timeout_s,
-        headers={"Authorization": f"Bearer {settings.api.backend_token}"},
+    return StarterClient(
+        api_url,
+        settings.api.backend_token,
+        timeout_s=timeout_s,
         limits=httpx.Limits(
             max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=KEEPALIVE_S
         ),
@@ -127,9 +126,9 @@ class BenchCustomer:
     """
 
     def __init__(
-        self, http: httpx.AsyncClient, notifier: httpx.AsyncClient, *, poll_s: float = 0.5, timeout_s: float = 600.0
+        self, api: StarterClient, notifier: httpx.AsyncClient, *, poll_s: float = 0.5, timeout_s: float = 600.0
     ) -> None:
-        self.http = http
+        self.api = api
         self.notifier = notifier
         self.poll_s = poll_s
         self.timeout_s = timeout_s
@@ -140,7 +139,9 @@ class BenchCustomer:
         run.placed_at = time.monotonic()
         deadline = run.placed_at + self.timeout_s
         order = demo_order(plan, order_id=run.order_id)
-        await self._post("/orders", order, run)
+        response = await self.api.place_order(order)
+        run.actions += 1
+        _raise_for(response, run)
         await self._act(run, "deposit", {"payment_method": cards.deposit}, deadline)
         await self._act(run, "lock", demo_lock(plan, price_fen=order["price_fen"]), deadline)
         await self._sms(run, SMS_VEHICLE_ARRIVED, deadline)
@@ -156,10 +157,10 @@ class BenchCustomer:
             await asyncio.sleep(self.poll_s)
         raise TimeoutError(f"purchase {run.order_id} ({plan}) did not end within {self.timeout_s:.0f}s")
 
-    async def _act(self, run: PurchaseRun, path: str, body: dict[str, Any], deadline: float) -> None:
+    async def _act(self, run: PurchaseRun, path: CustomerAction, body: dict[str, Any], deadline: float) -> None:
         """POST a customer action; a 409 (the purchase is not there yet, e.g. before its first task) is retried."""
         while True:
-            response = await self.http.post(f"/purchases/{run.order_id}/{path}", json=body)
+            response = await self.api.act(run.order_id, path, body)
             run.actions += 1
             if response.status_code != 409 or time.monotonic() > deadline:
                 _raise_for(response, run)
@@ -181,15 +182,10 @@ class BenchCustomer:
 
     async def status(self, run: PurchaseRun) -> PurchaseStatus:
         """Read the purchase's status (counted as a status read)."""
-        response = await self.http.get(f"/purchases/{run.order_id}")
+        response = await self.api.status(run.order_id)
         run.status_reads += 1
         _raise_for(response, run)
         return PurchaseStatus.model_validate(response.json())
-
-    async def _post(self, path: str, body: dict[str, Any], run: PurchaseRun) -> None:
-        response = await self.http.post(path, json=body)
-        run.actions += 1
-        _raise_for(response, run)
 
 
 def _raise_for(response: httpx.Response, run: PurchaseRun) -> None:

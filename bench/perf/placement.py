@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import httpx
 import psutil
 
 from bench.bare import baseline
@@ -48,6 +47,7 @@ from bench.perf.sides import (
     place_order,
 )
 from bench.perf.stack import running_bench_stack, stack_processes
+from carbuy.client.api import StarterClient
 from carbuy.devtools.devstack import DevStack
 
 DEFAULT_RATES = [5.0, 10.0, 15.0, 20.0, 25.0, 31.0, 40.0]
@@ -114,7 +114,7 @@ class CarbuyTarget:
     """POST /orders then the deposit, each with a card of the pool."""
 
     stack: DevStack
-    http: httpx.AsyncClient
+    http: StarterClient
     procs: dict[str, psutil.Process]
     deposit: bool = True
     cards: list[str] = field(default_factory=list)

@@ -15,11 +15,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
-import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.bare import baseline
 from bench.perf.customer import create_payment_methods
+from carbuy.client.api import StarterClient
 from carbuy.contract.order import FinancingPlan
 from carbuy.devtools.demo import demo_order
 from carbuy.devtools.devstack import DevStack
@@ -51,18 +51,18 @@ async def bare_stack(workdir: str | Path, tag: str) -> AsyncIterator[baseline.St
         await stack.stop()
 
 
-async def place_order(http: httpx.AsyncClient) -> str:
+async def place_order(api: StarterClient) -> str:
     """POST /orders (full payment); the order id once the purchase was started, else UnitError."""
     body = demo_order(FinancingPlan.FULL)
-    response = await http.post("/orders", json=body)
+    response = await api.place_order(body)
     if response.status_code != 201 or response.json().get("purchase_id") != f"purchase-{body['order_id']}":
         raise UnitError(f"POST /orders -> {response.status_code} {response.text[:200]}")
     return str(body["order_id"])
 
 
-async def pay_deposit(http: httpx.AsyncClient, order_id: str, card: str) -> None:
+async def pay_deposit(api: StarterClient, order_id: str, card: str) -> None:
     """POST the deposit with this card; UnitError unless it was accepted (charged)."""
-    response = await http.post(f"/purchases/{order_id}/deposit", json={"payment_method": card})
+    response = await api.act(order_id, "deposit", {"payment_method": card})
     if response.status_code != 200 or response.json().get("accepted") is not True:
         raise UnitError(f"POST deposit -> {response.status_code} {response.text[:200]}")
 

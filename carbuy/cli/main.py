@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +19,7 @@ from carbuy.cli.db import db_app
 from carbuy.cli.finance import finance_app
 from carbuy.cli.ops import ops_app
 from carbuy.cli.outbox import outbox_app
+from carbuy.client.api import StarterClient
 from carbuy.contract.order import FinancingPlan
 from carbuy.runtime.settings import Settings
 
@@ -45,12 +47,14 @@ def _exit(code: int) -> None:
     os._exit(code)
 
 
-def _api(settings: Settings) -> httpx.Client:
-    return httpx.Client(
-        base_url=f"http://{settings.api.host}:{settings.api.port}",
-        timeout=60.0,
-        headers={"Authorization": f"Bearer {settings.api.backend_token}"},
-    )
+def _as_backend(send: Callable[[StarterClient], Awaitable[httpx.Response]]) -> None:
+    """Send one request as the platform's backend and print the answer (exit 1 on an error answer)."""
+
+    async def once() -> httpx.Response:
+        async with StarterClient.from_settings(Settings(), "backend") as api:
+            return await send(api)
+
+    _show(asyncio.run(once()))
 
 
 def _show(response: httpx.Response) -> None:
@@ -115,22 +119,19 @@ def sandbox() -> None:
 def place_order(file: Annotated[Path, typer.Argument(help="the order as JSON ('-' for stdin)")]) -> None:
     """Place an order (POST /orders) and print the purchase it started."""
     body: Any = json.loads(sys.stdin.read() if str(file) == "-" else file.read_text())
-    with _api(Settings()) as http:
-        _show(http.post("/orders", json=body))
+    _as_backend(lambda api: api.place_order(body))
 
 
 @purchase_app.command("status")
 def status(order_id: str) -> None:
     """Print a purchase's status."""
-    with _api(Settings()) as http:
-        _show(http.get(f"/purchases/{order_id}"))
+    _as_backend(lambda api: api.status(order_id))
 
 
 @purchase_app.command("pay-deposit")
 def pay_deposit(order_id: str, payment_method: Annotated[str, typer.Option()]) -> None:
     """Pay the deposit with a payment method id."""
-    with _api(Settings()) as http:
-        _show(http.post(f"/purchases/{order_id}/deposit", json={"payment_method": payment_method}))
+    _as_backend(lambda api: api.act(order_id, "deposit", {"payment_method": payment_method}))
 
 
 @purchase_app.command("lock")
@@ -152,15 +153,13 @@ def lock(
     }
     if down_payment_fen is not None:
         body["loan"] = {"down_payment_fen": down_payment_fen, "term_months": term_months}
-    with _api(Settings()) as http:
-        _show(http.post(f"/purchases/{order_id}/lock", json=body))
+    _as_backend(lambda api: api.act(order_id, "lock", body))
 
 
 @purchase_app.command("pay-balance")
 def pay_balance(order_id: str, payment_method: Annotated[str, typer.Option()]) -> None:
     """Pay the balance with a payment method id."""
-    with _api(Settings()) as http:
-        _show(http.post(f"/purchases/{order_id}/balance", json={"payment_method": payment_method}))
+    _as_backend(lambda api: api.act(order_id, "balance", {"payment_method": payment_method}))
 
 
 @purchase_app.command("handover")
@@ -168,15 +167,13 @@ def handover(
     order_id: str, accept: Annotated[bool, typer.Option("--accept/--refuse")] = True, reason: str | None = None
 ) -> None:
     """Accept or refuse the car at the delivery centre."""
-    with _api(Settings()) as http:
-        _show(http.post(f"/purchases/{order_id}/handover", json={"accepted": accept, "reason": reason}))
+    _as_backend(lambda api: api.act(order_id, "handover", {"accepted": accept, "reason": reason}))
 
 
 @purchase_app.command("cancel")
 def cancel(order_id: str, reason: str = "customer request") -> None:
     """Cancel the purchase (before handover)."""
-    with _api(Settings()) as http:
-        _show(http.post(f"/purchases/{order_id}/cancel", json={"reason": reason}))
+    _as_backend(lambda api: api.act(order_id, "cancel", {"reason": reason}))
 
 
 @temporal_app.command("setup")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -15,6 +17,7 @@ from pydantic import TypeAdapter
 from rich.console import Console
 from rich.table import Table
 
+from carbuy.client.api import OpsAction, StarterClient
 from carbuy.contract.order import FinancingPlan
 from carbuy.contract.purchase import PurchaseStage
 from carbuy.runtime.settings import Settings
@@ -44,19 +47,15 @@ def _leave(code: int) -> None:
     os._exit(code)
 
 
-def _api(settings: Settings) -> httpx.Client:
-    return httpx.Client(
-        base_url=f"http://{settings.api.host}:{settings.api.port}",
-        timeout=60.0,
-        headers={"Authorization": f"Bearer {settings.api.ops_token}"},
-    )
+def _call(send: Callable[[StarterClient], Awaitable[httpx.Response]]) -> dict[str, Any]:
+    """Call the API as ops; on an error print its detail and exit 1."""
 
+    async def once() -> httpx.Response:
+        async with StarterClient.from_settings(Settings(), "ops") as api:
+            return await send(api)
 
-def _call(method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-    """Call the API; on an error print its detail and exit 1."""
     try:
-        with _api(Settings()) as http:
-            response = http.request(method, path, **kwargs)
+        response = asyncio.run(once())
     except httpx.HTTPError as exc:
         typer.echo(f"error: the API did not answer: {exc}", err=True)
         _leave(1)
@@ -79,8 +78,8 @@ def _problem(response: httpx.Response) -> str:
     return f"{text} (stage {stage})" if stage and f"stage {stage}" not in text else text
 
 
-def _act(order_id: str, action: str, body: dict[str, Any]) -> None:
-    answer = _call("POST", f"/ops/purchases/{order_id}/{action}", json=body)
+def _act(order_id: str, action: OpsAction, body: dict[str, Any]) -> None:
+    answer = _call(lambda api: api.ops(order_id, action, body))
     typer.echo(f"{answer['message']} (stage {answer['stage']}, state {answer['state']})")
     _leave(0)
 
@@ -98,7 +97,7 @@ def stuck(
     for name, value in (("city", city), ("stage", stage), ("delivery_centre", centre), ("plan", plan)):
         if value is not None:
             params[name] = str(value)
-    answer = _call("GET", "/ops/stuck", params=params)
+    answer = _call(lambda api: api.stuck(params))
     table = Table(title=f"{len(answer['purchases'])} stuck: {answer['query']}", title_justify="left")
     for column in ("order", "stage", "state", "stuck since (UTC)", "city", "delivery centre", "plan"):
         table.add_column(column)
@@ -120,7 +119,7 @@ def stuck(
 @ops_app.command("show")
 def show(order_id: str) -> None:
     """Status, attention (why, since when), failed undos, the UI's summary and current details."""
-    typer.echo(json.dumps(_call("GET", f"/ops/purchases/{order_id}"), indent=2, ensure_ascii=False))
+    typer.echo(json.dumps(_call(lambda api: api.show(order_id)), indent=2, ensure_ascii=False))
     _leave(0)
 
 

@@ -8,8 +8,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import httpx
-
+from carbuy.client.api import CustomerAction, StarterClient, purchase_id, purchase_status
 from carbuy.contract.order import FinancingPlan
 from carbuy.contract.purchase import PurchaseStage, PurchaseStatus
 from carbuy.devtools.stripe_cards import GOOD_CARD, create_test_payment_method
@@ -68,30 +67,25 @@ class DemoCustomer:
     def __init__(self, settings: Settings, api_url: str, say: Callable[[str], None]) -> None:
         self.settings = settings
         self.say = say
-        self.http = httpx.AsyncClient(
-            base_url=api_url, timeout=60.0, headers={"Authorization": f"Bearer {settings.api.backend_token}"}
-        )
+        self.api = StarterClient(api_url, settings.api.backend_token)
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
-        await self.http.aclose()
+        await self.api.aclose()
 
     async def place(self, body: dict[str, Any]) -> str:
         """Place the order; the order id."""
-        response = await self.http.post("/orders", json=body)
-        response.raise_for_status()
-        self.say(f"order {body['order_id']} placed -> purchase {response.json()['purchase_id']}")
+        purchase = purchase_id(await self.api.place_order(body))
+        self.say(f"order {body['order_id']} placed -> purchase {purchase}")
         return str(body["order_id"])
 
     async def status(self, order_id: str) -> PurchaseStatus:
         """The purchase's status."""
-        response = await self.http.get(f"/purchases/{order_id}")
-        response.raise_for_status()
-        return PurchaseStatus.model_validate(response.json())
+        return purchase_status(await self.api.status(order_id))
 
-    async def action(self, order_id: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def action(self, order_id: str, path: CustomerAction, body: dict[str, Any]) -> dict[str, Any]:
         """Send a customer action; its answer."""
-        response = await self.http.post(f"/purchases/{order_id}/{path}", json=body)
+        response = await self.api.act(order_id, path, body)
         response.raise_for_status()
         answer: dict[str, Any] = response.json()
         self.say(f"customer {path}: {answer['message']}")

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from carbuy.client.api import StarterClient
 from carbuy.devtools.stripe_cards import DECLINED_CARD, GOOD_CARD, create_test_payment_method
 from carbuy.runtime.settings import StripeSettings
 
@@ -19,10 +20,10 @@ class Api:
     API answers 5xx or not at all: `call` then returns None and the caller tries again later."""
 
     def __init__(self, base_url: str, token: str, *, timeout_s: float = 30.0) -> None:
-        self.http = httpx.AsyncClient(
-            base_url=base_url,
-            timeout=timeout_s,
-            headers={"Authorization": f"Bearer {token}"},
+        self.client = StarterClient(
+            base_url,
+            token,
+            timeout_s=timeout_s,
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         )
         self.unavailable = 0
@@ -34,7 +35,7 @@ class Api:
     ) -> httpx.Response | None:
         """The answer, or None when the API (or what it stands on) is unavailable right now."""
         try:
-            response = await self.http.request(method, path, json=json, params=params)
+            response = await self.client.request(method, path, json=json, params=params)
         except httpx.TransportError as err:
             self.unavailable += 1
             self.failures[path] = f"{type(err).__name__}: {err}"
@@ -48,7 +49,7 @@ class Api:
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
-        await self.http.aclose()
+        await self.client.aclose()
 
 
 class Cards:
