@@ -19,7 +19,8 @@ LOOKUP_BATCH = 500
 """Ids per IN (...) query: well under every database's parameter limit."""
 
 
-def _row(entry: LedgerEntry) -> LedgerRow:
+def ledger_row(entry: LedgerEntry) -> LedgerRow:
+    """A ledger entry as the rules and the audit read it."""
     return LedgerRow(
         purchase_id=entry.purchase_id,
         order_ref=entry.order_ref,
@@ -32,7 +33,8 @@ def _row(entry: LedgerEntry) -> LedgerRow:
     )
 
 
-def _batches(ids: Collection[str]) -> Iterator[list[str]]:
+def batches(ids: Collection[str]) -> Iterator[list[str]]:
+    """The ids, sorted, LOOKUP_BATCH at a time (one IN (...) query each)."""
     ordered = sorted(set(ids))
     for start in range(0, len(ordered), LOOKUP_BATCH):
         yield ordered[start : start + LOOKUP_BATCH]
@@ -63,23 +65,23 @@ class LedgerBook:
         """Every ledger row of the day, streamed."""
         with session_scope(self.engine) as session:
             for entry in entries_for_day(session=session, day=day):
-                yield _row(entry)
+                yield ledger_row(entry)
                 session.expunge(entry)
 
     def rows_of_purchases(self, purchase_ids: Collection[str]) -> list[LedgerRow]:
         """Every ledger row (of any day) of these purchases: few, asked only for what did not match."""
         rows: list[LedgerRow] = []
         with session_scope(self.engine) as session:
-            for batch in _batches(purchase_ids):
+            for batch in batches(purchase_ids):
                 query = select(LedgerEntry).where(col(LedgerEntry.purchase_id).in_(batch)).order_by(col(LedgerEntry.id))
-                rows.extend(_row(entry) for entry in session.exec(query))
+                rows.extend(ledger_row(entry) for entry in session.exec(query))
         return rows
 
     def known_purchases(self, order_refs: Collection[str]) -> set[str]:
         """The order refs carbuy has a trace of: a ledger row, an outcome, or a payment key."""
         known: set[str] = set()
         with session_scope(self.engine) as session:
-            for batch in _batches(order_refs):
+            for batch in batches(order_refs):
                 known.update(
                     session.exec(select(LedgerEntry.order_ref).where(col(LedgerEntry.order_ref).in_(batch)).distinct())
                 )

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from carbuy.domain.settlement import ExpectedNets, OutcomeFacts, expected_nets
+from carbuy.finance.book import batches, ledger_row
 from carbuy.finance.model import LedgerRow, ProcessorObject
 from carbuy.finance.processor import ProcessorSource
 from carbuy.store.db import session_scope
@@ -18,9 +19,6 @@ from carbuy.store.outcomes import PurchaseOutcome
 
 ALL_TIME = (datetime.fromtimestamp(0, UTC), datetime(9999, 12, 31, tzinfo=UTC))
 """The audit reads every object Stripe has, whatever its day."""
-LOOKUP_BATCH = 500
-"""Order refs per IN (...) query: well under every database's parameter limit."""
-
 Known = dict[str, ProcessorObject | None]
 """Stripe objects by id (pi_…, re_…): every carbuy object listed, and each one a ledger row names (None: unknown)."""
 
@@ -54,7 +52,7 @@ def read_books(
             (of(seen.order_ref).charges if seen.object == "charge" else of(seen.order_ref).refunds).append(seen)
     with session_scope(engine) as session:
         for entry in _entries(session, wanted):
-            of(entry.order_ref).rows.append(_row(entry))
+            of(entry.order_ref).rows.append(ledger_row(entry))
         for outcome in _outcomes(session, wanted):
             purchase = of(outcome.order_ref)
             purchase.state = str(outcome.state)
@@ -71,9 +69,7 @@ def _batches(wanted: set[str] | None) -> Iterator[list[str] | None]:
     if wanted is None:
         yield None
         return
-    ordered = sorted(wanted)
-    for start in range(0, len(ordered), LOOKUP_BATCH):
-        yield ordered[start : start + LOOKUP_BATCH]
+    yield from batches(wanted)
 
 
 def _entries(session: Session, wanted: set[str] | None) -> Iterator[LedgerEntry]:
@@ -86,16 +82,3 @@ def _outcomes(session: Session, wanted: set[str] | None) -> Iterator[PurchaseOut
     query = select(PurchaseOutcome).order_by(col(PurchaseOutcome.id))
     for batch in _batches(wanted):
         yield from session.exec(query if batch is None else query.where(col(PurchaseOutcome.order_ref).in_(batch)))
-
-
-def _row(entry: LedgerEntry) -> LedgerRow:
-    return LedgerRow(
-        purchase_id=entry.purchase_id,
-        order_ref=entry.order_ref,
-        kind=str(entry.kind),
-        key=entry.key,
-        reference=entry.reference,
-        amount_fen=entry.amount_fen,
-        counterparty=str(entry.counterparty),
-        market_day=entry.market_day,
-    )
