@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +13,7 @@ from carbuy.contract.order import FinancingPlan
 from carbuy.contract.purchase import PurchaseStage, purchase_workflow_id
 from carbuy.devtools.demo import DemoCustomer, demo_order
 from carbuy.runtime.settings import Settings
+from tests.eventually import eventually
 
 SILENT_LENDER = "lender_silent"
 
@@ -70,17 +69,16 @@ async def wait_for_attention(
 ) -> WorkflowExecutionDescription:
     """Describe the purchase until its NeedsAttention search attribute is `needed` (the workflow sets it)."""
     handle = temporal.get_workflow_handle(workflow_id)
-    deadline = time.monotonic() + timeout_s
-    while True:
+
+    async def flagged() -> WorkflowExecutionDescription:
         description = await handle.describe()
-        if description.typed_search_attributes.get(NEEDS_ATTENTION_KEY) is needed:
-            return description
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"{workflow_id}: NeedsAttention is not {needed} after {timeout_s}s: "
-                f"{description.typed_search_attributes}"
-            )
-        await asyncio.sleep(0.5)
+        attributes = description.typed_search_attributes
+        assert attributes.get(NEEDS_ATTENTION_KEY) is needed, (
+            f"{workflow_id}: NeedsAttention wanted {needed}: {attributes}"
+        )
+        return description
+
+    return await eventually(flagged, timeout=timeout_s, interval=0.5)
 
 
 async def stuck_on_silent_lender(settings: Settings, api_url: str, temporal: Client) -> StuckPurchase:

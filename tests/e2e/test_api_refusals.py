@@ -18,6 +18,7 @@ from carbuy.devtools.demo import demo_order
 from carbuy.devtools.stripe_cards import create_test_payment_method
 from carbuy.runtime.signing import SIGNATURE_HEADER, sign
 from tests.e2e.conftest import Stack
+from tests.eventually import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -142,11 +143,13 @@ async def test_a_lock_with_a_plan_that_does_not_fit_the_mode_is_422_and_the_purc
     )
     assert gold.status_code == 422 and "unknown colour" in gold.json()["detail"]
     assert gold.json()["stage"] == "lock"
-    for _ in range(100):
-        status = (await api.get(f"/purchases/{body['order_id']}")).json()
-        if any("lock" in w["what"] for w in status["waiting_for"]):
-            break
-        await asyncio.sleep(0.1)
+
+    async def waits_for_the_lock() -> dict[str, Any]:
+        status: dict[str, Any] = (await api.get(f"/purchases/{body['order_id']}")).json()
+        assert any("lock" in w["what"] for w in status["waiting_for"]), status["waiting_for"]
+        return status
+
+    status = await eventually(waits_for_the_lock, interval=0.1)
     assert status["stage"] == "lock" and any("lock" in w["what"] for w in status["waiting_for"])
 
 

@@ -14,6 +14,7 @@ import pytest
 from carbuy.devtools.devstack import settings_env
 from tests.e2e.conftest import Stack
 from tests.e2e.stuck import StuckPurchase
+from tests.eventually import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -47,12 +48,13 @@ async def test_a_wrong_ops_token_exits_1_with_401(stack: Stack) -> None:
 
 
 async def test_ops_stuck_lists_the_stuck_purchase_in_a_table(stack: Stack, stuck_loan: StuckPurchase) -> None:
-    for _ in range(30):  # visibility is eventually consistent
-        run = await carbuy(stack, "ops", "stuck", "--city", "Guangzhou", "--plan", "loan")
-        if stuck_loan.order_id in run.stdout:
-            break
-        await asyncio.sleep(0.5)
 
+    async def listed() -> subprocess.CompletedProcess[str]:  # visibility is eventually consistent
+        run = await carbuy(stack, "ops", "stuck", "--city", "Guangzhou", "--plan", "loan")
+        assert stuck_loan.order_id in run.stdout, f"{stuck_loan.order_id} not listed: {run.stdout}{run.stderr}"
+        return run
+
+    run = await eventually(listed, timeout=30, interval=0.5)
     assert run.returncode == 0, run.stderr
     [line] = [line for line in run.stdout.splitlines() if stuck_loan.order_id in line]
     assert "financing" in line and "Guangzhou" in line and "loan" in line

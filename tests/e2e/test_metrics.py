@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable
 
 import httpx
@@ -14,6 +12,7 @@ from carbuy.contract.purchase import PurchaseStage
 from carbuy.devtools.demo import DemoCustomer, demo_order
 from carbuy.devtools.processes import free_port
 from tests.e2e.conftest import Stack
+from tests.eventually import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -35,16 +34,15 @@ async def query(prometheus: str, promql: str) -> list[dict[str, object]]:
 
 async def value_when(prometheus: str, promql: str, ready: Callable[[float], bool], timeout_s: float = 30.0) -> float:
     """The query's single value once ready(value) holds; fails with the last value after timeout_s."""
-    deadline = time.monotonic() + timeout_s
-    last: float | None = None
-    while time.monotonic() < deadline:
+
+    async def value() -> float:
         result = await query(prometheus, promql)
-        if result:
-            last = float(result[0]["value"][1])  # type: ignore[index]
-            if ready(last):
-                return last
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"{promql}: {last} after {timeout_s}s")
+        assert result, f"{promql}: no value"
+        last = float(result[0]["value"][1])  # type: ignore[index]
+        assert ready(last), f"{promql}: {last}"
+        return last
+
+    return await eventually(value, timeout=timeout_s, interval=0.5)
 
 
 async def test_prometheus_finds_the_orders_money_partner_calls_and_sdk_metrics_of_a_purchase(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,6 +15,7 @@ from carbuy.contract.purchase import purchase_workflow_id
 from carbuy.devtools.demo import demo_order
 from tests.e2e.conftest import Stack
 from tests.e2e.stuck import StuckPurchase
+from tests.eventually import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -67,16 +66,16 @@ async def ops(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
 
 async def listed(ops: httpx.AsyncClient, order_id: str, timeout_s: float = 15.0, **filters: str) -> dict[str, Any]:
     """The stuck list once it shows the order (visibility is eventually consistent)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
+
+    async def found() -> dict[str, Any]:
         response = await ops.get("/ops/stuck", params=filters)
         assert response.status_code == 200, response.text
         rows = [row for row in response.json()["purchases"] if row["order_id"] == order_id]
-        if rows:
-            found: dict[str, Any] = rows[0]
-            return found
-        assert time.monotonic() < deadline, f"{order_id} not listed as stuck: {response.json()}"
-        await asyncio.sleep(0.5)
+        assert rows, f"{order_id} not listed as stuck: {response.json()}"
+        row: dict[str, Any] = rows[0]
+        return row
+
+    return await eventually(found, timeout=timeout_s, interval=0.5)
 
 
 @pytest.mark.parametrize("token", [None, "wrong-token", "backend"])
@@ -219,14 +218,15 @@ async def test_an_ops_action_that_does_not_fit_the_stage_is_409_and_changes_noth
 async def test_the_customer_and_the_ops_team_are_told_through_the_outbox(
     stack: Stack, stuck_loan: StuckPurchase
 ) -> None:
-    deadline = time.monotonic() + 20
     async with httpx.AsyncClient(base_url=stack.settings.partners.base_url, timeout=10) as sandbox:
-        while True:
+
+        async def both_sent() -> dict[str, Any]:
             messages = (await sandbox.get("/notifier/messages", params={"order_ref": stuck_loan.order_id})).json()
-            sent = {m["template"]: m for m in messages["messages"]}
-            if {"purchase_delayed", "ops_attention"} <= set(sent) or time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.5)
+            sent: dict[str, Any] = {m["template"]: m for m in messages["messages"]}
+            assert {"purchase_delayed", "ops_attention"} <= set(sent), f"sent so far: {sorted(sent)}"
+            return sent
+
+        sent = await eventually(both_sent, timeout=30, interval=0.5)
 
     delayed, alert = sent["purchase_delayed"], sent["ops_attention"]
     assert (delayed["channel"], delayed["to"]) == ("sms", "13800138000")

@@ -7,7 +7,6 @@ playwright; no browser is downloaded.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from urllib.parse import quote
@@ -20,6 +19,7 @@ from temporalio.client import Client
 from carbuy.contract.purchase import Branch
 from tests.e2e.conftest import Stack
 from tests.e2e.stuck import StuckPurchase, wait_for_attention
+from tests.eventually import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -61,10 +61,12 @@ def panel(page: Page, heading: str) -> FrameLocator:
 
 async def until_listed(page: Page, ui_url: str, workflow_id: str, *, listed: bool, timeout_s: float = 30) -> None:
     """Reload the list until the workflow is (or is no longer) in it: visibility is eventually consistent."""
-    deadline = time.monotonic() + timeout_s
-    while (workflow_id in await workflow_ids_listed(page, ui_url, STUCK_IN_GUANGZHOU)) != listed:
-        assert time.monotonic() < deadline, f"{workflow_id} listed={not listed} after {timeout_s}s"
-        await page.wait_for_timeout(500)
+
+    async def as_wanted() -> None:
+        shown = workflow_id in await workflow_ids_listed(page, ui_url, STUCK_IN_GUANGZHOU)
+        assert shown == listed, f"{workflow_id} listed={shown}"
+
+    await eventually(as_wanted, timeout=timeout_s, interval=0.5)
 
 
 async def test_ops_find_a_stuck_purchase_in_the_web_ui_read_why_and_a_retry_unsticks_it(

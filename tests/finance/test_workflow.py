@@ -3,7 +3,6 @@ real activity started by the Temporal Schedule on a dev server."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,6 +29,7 @@ from carbuy.runtime.settings import Settings
 from carbuy.store.db import session_scope
 from carbuy.store.ledger import LedgerKind as K
 from carbuy.store.reports import get_report
+from tests.eventually import eventually
 from tests.finance.money import DEPOSIT_FEN, Money
 from workflows.reconciliation import ReconciliationWorkflow
 
@@ -109,13 +109,14 @@ async def test_a_failing_reconciliation_is_retried_until_it_succeeds(ts_client: 
 
 async def _first_run(handle: ScheduleHandle, timeout_s: float = 30) -> tuple[str, str]:
     """The workflow id and run id of the schedule's first action."""
-    for _ in range(int(timeout_s / 0.2)):
+
+    async def started() -> tuple[str, str]:
         recent = (await handle.describe()).info.recent_actions
-        if recent:
-            started = recent[0].action
-            return started.workflow_id, started.first_execution_run_id  # type: ignore[attr-defined]
-        await asyncio.sleep(0.2)
-    raise AssertionError("the schedule never started a run")
+        assert recent, "the schedule never started a run"
+        action = recent[0].action
+        return action.workflow_id, action.first_execution_run_id  # type: ignore[attr-defined]
+
+    return await eventually(started, timeout=timeout_s, interval=0.2)
 
 
 async def test_the_schedule_runs_the_real_reconciliation_and_stores_the_days_report(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -12,6 +11,7 @@ import pytest
 
 from carbuy.contract.events import PartnerEventType as Event
 from carbuy.devtools.processes import free_port
+from tests.eventually import eventually
 from tests.fixtures.sandbox import CALLBACK_DELAY_S, CallbackSink, SandboxControl
 
 
@@ -48,14 +48,14 @@ async def submit_registration(http: httpx.AsyncClient, order_ref: str, callback_
 
 
 async def wait_for_delivery(sandbox: SandboxControl, order_ref: str, timeout_s: float = 3.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+
+    async def settled() -> dict[str, Any]:
         callbacks = (await sandbox.inspect(order_ref))["callbacks"]
-        if callbacks and callbacks[0]["status"] != "pending":
-            record: dict[str, Any] = callbacks[0]
-            return record
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"no settled callback for {order_ref}")
+        assert callbacks and callbacks[0]["status"] != "pending", f"no settled callback for {order_ref}: {callbacks}"
+        record: dict[str, Any] = callbacks[0]
+        return record
+
+    return await eventually(settled, timeout=timeout_s, interval=0.02)
 
 
 async def test_a_callback_is_signed_with_the_shared_secret_and_carries_the_order(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,6 +10,7 @@ import httpx
 import pytest
 
 from carbuy.contract.events import PartnerEventType as Event
+from tests.eventually import eventually
 from tests.fixtures.sandbox import CALLBACK_DELAY_S, CallbackSink, SandboxControl
 
 
@@ -56,13 +56,15 @@ async def settled_callbacks(
     sandbox: SandboxControl, order_ref: str, count: int, timeout_s: float = 3.0
 ) -> list[dict[str, Any]]:
     """The order's callback records once `count` exist and none is still being delivered."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+
+    async def settled() -> list[dict[str, Any]]:
         callbacks: list[dict[str, Any]] = (await sandbox.inspect(order_ref))["callbacks"]
-        if len(callbacks) >= count and all(c["status"] != "pending" for c in callbacks):
-            return callbacks
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"callbacks of {order_ref} not settled: {await sandbox.inspect(order_ref)}")
+        assert len(callbacks) >= count and all(c["status"] != "pending" for c in callbacks), (
+            f"callbacks of {order_ref} not settled: {callbacks}"
+        )
+        return callbacks
+
+    return await eventually(settled, timeout=timeout_s, interval=0.02)
 
 
 async def test_replaying_a_request_sends_its_delivered_callback_again_under_the_same_event_id(

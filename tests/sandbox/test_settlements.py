@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator
@@ -13,6 +12,7 @@ import httpx
 import pytest
 
 from carbuy.domain.money import market_date
+from tests.eventually import eventually
 from tests.fixtures.sandbox import CallbackSink, SandboxControl
 
 HEADER = ["day", "type", "reference", "application_id", "order_ref", "amount_fen", "occurred_at"]
@@ -38,12 +38,13 @@ async def approved_application(lender: httpx.AsyncClient, order_ref: str, callba
     created = await lender.post("/applications", json=body, headers={"Idempotency-Key": f"{order_ref}:apply"})
     assert created.status_code == 201, created.text
     application_id = created.json()["application_id"]
-    for _ in range(200):
-        shown = (await lender.get(f"/applications/{application_id}")).json()
-        if shown["status"] == "approved":
-            return shown
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"application {application_id} not approved: {shown}")
+
+    async def approved() -> dict[str, Any]:
+        shown: dict[str, Any] = (await lender.get(f"/applications/{application_id}")).json()
+        assert shown["status"] == "approved", f"application {application_id} not approved: {shown}"
+        return shown
+
+    return await eventually(approved, interval=0.02)
 
 
 async def disburse(lender: httpx.AsyncClient, application: dict[str, Any], amount_fen: int, key: str) -> httpx.Response:

@@ -281,7 +281,8 @@ def test_an_order_id_of_three_to_sixty_four_safe_characters_is_accepted(order_id
 
 @pytest.mark.parametrize("field", ["model", "trim", "colour", "city"])
 def test_an_empty_text_field_is_refused_naming_it(field: str) -> None:
-    assert locs(refused(order_body(**{field: ""}))) == [(field,)]
+    emptied: dict[str, Any] = {field: ""}
+    assert locs(refused(order_body(**emptied))) == [(field,)]
 
 
 def test_an_unknown_mode_or_plan_is_refused_naming_it() -> None:

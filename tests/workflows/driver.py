@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -26,6 +25,7 @@ from carbuy.contract.purchase import (
     Update,
     purchase_workflow_id,
 )
+from tests.eventually import eventually
 from tests.workflows.fakes import FakePartners
 from workflows.purchase import PurchaseWorkflow
 
@@ -64,7 +64,8 @@ async def start(client: Client, queue: str, input: PurchaseInput) -> WorkflowHan
 
 async def status(handle: WorkflowHandle[PurchaseWorkflow, PurchaseResult]) -> PurchaseStatus:
     """The status query."""
-    return await handle.query(Query.STATUS, result_type=PurchaseStatus)
+    current: PurchaseStatus = await handle.query(Query.STATUS, result_type=PurchaseStatus)
+    return current
 
 
 async def until(
@@ -73,12 +74,13 @@ async def until(
     timeout_s: float = 20.0,
 ) -> PurchaseStatus:
     """Poll the status until ready (the time-skipping clock does not move while the test polls)."""
-    async with asyncio.timeout(timeout_s):
-        while True:
-            current = await status(handle)
-            if ready(current):
-                return current
-            await asyncio.sleep(0.05)
+
+    async def check() -> PurchaseStatus:
+        current = await status(handle)
+        assert ready(current), f"not ready: stage {current.stage}, waiting for {[w.what for w in current.waiting_for]}"
+        return current
+
+    return await eventually(check, timeout=timeout_s)
 
 
 def waiting_for(text: str) -> Callable[[PurchaseStatus], bool]:
@@ -88,7 +90,8 @@ def waiting_for(text: str) -> Callable[[PurchaseStatus], bool]:
 
 async def act(handle: WorkflowHandle[PurchaseWorkflow, PurchaseResult], update: Update, arg: object) -> ActionResult:
     """Run a customer action (an update) and return its answer."""
-    return await handle.execute_update(update.value, arg, result_type=ActionResult)
+    answer: ActionResult = await handle.execute_update(update.value, arg, result_type=ActionResult)
+    return answer
 
 
 def lock_input(input: PurchaseInput, plan: FinancingPlan | None = None) -> LockInput:

@@ -61,7 +61,10 @@ async def test_purchase_waits_ninety_days_for_the_first_service_and_reminds_befo
         handle = await start(client, queue, input)
         await buy_until_handover(handle, input)
         before = await until(handle, lambda s: s.stage == PurchaseStage.FIRST_SERVICE and bool(s.waiting_for))
-        templates = lambda: [a.template for n, a in partners.calls if isinstance(a, SendNotificationInput)]  # noqa: E731
+
+        def templates() -> list[str]:
+            return [a.template for _, a in partners.calls if isinstance(a, SendNotificationInput)]
+
         assert "first_service_reminder" not in templates()
 
         await time_skipping_env.sleep(timedelta(days=84))

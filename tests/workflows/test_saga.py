@@ -29,6 +29,7 @@ from carbuy.contract.purchase import (
     Update,
 )
 from carbuy.domain.policy import PurchasePolicy
+from tests.eventually import eventually
 from tests.factories import purchase_input
 from tests.workflows.driver import GOOD_CARD, act, pay_and_lock, pay_deposit, purchase_worker, start, status, until
 from tests.workflows.driver import waiting_for as waits
@@ -304,14 +305,15 @@ async def test_a_purchase_cancelled_after_a_refused_handover_no_longer_needs_att
 
 async def _until_cancel_processed(handle: Handle) -> list[EventType.ValueType]:
     """Wait until the workflow completed a task after the cancel request; the history's event types."""
-    async with asyncio.timeout(10):
-        while True:
-            types = [e.event_type for e in (await handle.fetch_history()).events]
-            if EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED in types:
-                after = types[types.index(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED) :]
-                if EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED in after:
-                    return types
-            await asyncio.sleep(0.05)
+
+    async def processed() -> list[EventType.ValueType]:
+        types = [e.event_type for e in (await handle.fetch_history()).events]
+        assert EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED in types, "no cancel request yet"
+        after = types[types.index(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED) :]
+        assert EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED in after, "no workflow task after the cancel request"
+        return types
+
+    return await eventually(processed)
 
 
 async def test_cancelling_the_workflow_mid_branches_lets_the_step_in_flight_finish_and_waives_the_fee(
