@@ -6,6 +6,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
@@ -35,6 +36,12 @@ GOOD_CARD = "pm_card_visa"
 _started: dict[str, list[WorkflowHandle[PurchaseWorkflow, PurchaseResult]]] = {}
 
 
+def strict_worker(client: Client, queue: str, workflows: list[type], activities: list[Callable[..., Any]]) -> Worker:
+    """The tests' worker: the SDK's default, strict sandbox, which intercepts a non-deterministic call made in
+    workflows/ (the production worker passes that package through: worker.LEAN_SANDBOX)."""
+    return Worker(client, task_queue=queue, workflows=workflows, activities=activities)
+
+
 @asynccontextmanager
 async def purchase_worker(client: Client, partners: FakePartners) -> AsyncIterator[str]:
     """A worker on a fresh task queue running PurchaseWorkflow with the fake partners; yields the queue.
@@ -45,7 +52,7 @@ async def purchase_worker(client: Client, partners: FakePartners) -> AsyncIterat
     queue = f"test-{uuid.uuid4()}"
     _started[queue] = []
     try:
-        async with Worker(client, task_queue=queue, workflows=[PurchaseWorkflow], activities=partners.activities()):
+        async with strict_worker(client, queue, [PurchaseWorkflow], partners.activities()):
             yield queue
     finally:
         for handle in _started.pop(queue):
