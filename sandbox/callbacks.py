@@ -44,16 +44,21 @@ class CallbackDispatcher:
         self.state = state
         self.secret = secret
         self.client = client
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.tasks: dict[asyncio.Task[None], str] = {}
+        """Each running script and the order it is about."""
 
-    def spawn(self, script: Coroutine[Any, Any, None]) -> None:
-        """Run a partner's script in the background (kept referenced until it ends)."""
+    def spawn(self, order_ref: str, script: Coroutine[Any, Any, None]) -> None:
+        """Run a partner's script about an order in the background (kept referenced until it ends)."""
         task = asyncio.get_running_loop().create_task(script)
-        self.tasks.add(task)
+        self.tasks[task] = order_ref
         task.add_done_callback(self._done)
 
+    def running(self, order_ref: str) -> int:
+        """How many scripts about the order still run: none left, the order gets no callback until a request."""
+        return sum(1 for about in self.tasks.values() if about == order_ref)
+
     def _done(self, task: asyncio.Task[None]) -> None:
-        self.tasks.discard(task)
+        self.tasks.pop(task, None)
         if not task.cancelled() and task.exception() is not None:
             log.error("partner script failed", exc_info=task.exception())
 
@@ -119,7 +124,7 @@ class CallbackDispatcher:
             )
             return record
         if plan.hold_s:
-            self.spawn(self._deliver_later(plan, callback, record))
+            self.spawn(callback.order_ref, self._deliver_later(plan, callback, record))
             return record
         for _ in range(plan.copies):
             await self._deliver(callback, record)
@@ -147,7 +152,7 @@ class CallbackDispatcher:
             log.info(
                 "callback %s %s about %s sent again (request replayed)", record.type, record.event_id, record.reference
             )
-        self.spawn(self._deliver_each([(self._rebuilt(order_ref, record), record) for record in again]))
+        self.spawn(order_ref, self._deliver_each([(self._rebuilt(order_ref, record), record) for record in again]))
         return again
 
     @staticmethod

@@ -88,7 +88,7 @@ async def book(
             **body.model_dump(include={"order_ref", "vin", "warehouse", "delivery_centre", "callback_url"}),
         )
     )
-    dispatcher.spawn(_run(dispatcher, shipment))
+    dispatcher.spawn(shipment.order_ref, _run(dispatcher, shipment))
     return _public(shipment)
 
 

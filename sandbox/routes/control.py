@@ -45,6 +45,9 @@ class OrderView(OrderScenarios):
     requests: list[RequestRecord]
     objects: list[dict[str, Any]]
     callbacks: list[CallbackRecord]
+    scripts_running: int = Field(
+        description="partner scripts about the order still running: at 0 it gets no callback until a new request"
+    )
 
 
 class InstitutionFaultsView(BaseModel):
@@ -79,7 +82,7 @@ async def choose_scenarios(order_ref: str, body: ScenarioChoice, state: StateDep
 
 
 @router.get("/orders/{order_ref}", summary="Inspect an order", responses=NOT_FOUND)
-async def inspect_order(order_ref: str, state: StateDep) -> OrderView:
+async def inspect_order(order_ref: str, state: StateDep, dispatcher: DispatcherDep) -> OrderView:
     """Requests handled, objects made and callbacks sent (with their delivery status) for an order."""
     record = state.orders.get(order_ref)
     if record is None:
@@ -90,6 +93,7 @@ async def inspect_order(order_ref: str, state: StateDep) -> OrderView:
         requests=record.requests,
         objects=state.objects_of(order_ref),
         callbacks=record.callbacks,
+        scripts_running=dispatcher.running(order_ref),
     )
 
 

@@ -85,7 +85,7 @@ async def reserve(
         )
     )
     if state.has(body.order_ref, Scenario.NO_STOCK):
-        dispatcher.spawn(_allocate_later(dispatcher, reservation))
+        dispatcher.spawn(reservation.order_ref, _allocate_later(dispatcher, reservation))
     else:
         _allocate(reservation)
     return _public(reservation)

@@ -123,7 +123,7 @@ async def apply(
             **body.model_dump(include={"vehicle_price_fen", "down_payment_fen", "term_months"}),
         )
     )
-    dispatcher.spawn(_decide(dispatcher, app))
+    dispatcher.spawn(app.order_ref, _decide(dispatcher, app))
     return _public(app)
 
 
@@ -200,7 +200,7 @@ async def documents(
         raise Refused("documents_not_required", f"the application is {app.status}")
     app.documents = list(body.documents)
     app.status = "submitted"
-    dispatcher.spawn(_decide_with_documents(dispatcher, app))
+    dispatcher.spawn(app.order_ref, _decide_with_documents(dispatcher, app))
     return _public(app)
 
 

@@ -89,7 +89,7 @@ async def submit(
             **body.model_dump(include={"order_ref", "vin", "city", "callback_url"}),
         )
     )
-    dispatcher.spawn(_decide(dispatcher, registration, reject=reject))
+    dispatcher.spawn(registration.order_ref, _decide(dispatcher, registration, reject=reject))
     return _public(registration)
 
 

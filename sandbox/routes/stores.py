@@ -71,7 +71,7 @@ async def book(body: BookingCreate, state: StateDep, dispatcher: DispatcherDep, 
             **body.model_dump(include={"order_ref", "vin", "due_at", "callback_url"}),
         )
     )
-    dispatcher.spawn(_serve(dispatcher, booking))
+    dispatcher.spawn(booking.order_ref, _serve(dispatcher, booking))
     return _public(booking)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -155,7 +154,7 @@ async def test_a_dropped_callback_is_never_sent_until_its_request_is_replayed(
     await inject(http, "registry", drop_rate=1.0)
     await http.post("/registry/applications", json=body, headers={"Idempotency-Key": order_ref})
     [dropped] = await settled_callbacks(sandbox, order_ref, 1)
-    await asyncio.sleep(0.1)
+    await sandbox.quiet(order_ref)
     assert (dropped["status"], callback_sink.received(order_ref)) == ("dropped", [])
 
     await http.post("/registry/applications", json=body, headers={"Idempotency-Key": order_ref})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -139,7 +138,7 @@ async def test_a_replay_before_the_partner_has_answered_adds_no_callback(
         await post(http, "/registry/applications", body, key)
         await post(http, "/registry/applications", body, key)
         await callback_sink.wait_for(order_ref, count=1)
-        await asyncio.sleep(0.3)
+        await sandbox.quiet(order_ref)
     finally:
         await sandbox.configure(callback_delay_s=CALLBACK_DELAY_S)
 
@@ -158,7 +157,7 @@ async def test_a_silent_lender_answers_only_when_the_application_is_replayed(
     filed = (await post(http, "/lender/applications", body, key)).json()
 
     [dropped] = await settled_callbacks(sandbox, order_ref, 1)
-    await asyncio.sleep(CALLBACK_DELAY_S * 4)
+    await sandbox.quiet(order_ref)
     assert (dropped["status"], dropped["type"], callback_sink.received(order_ref)) == (
         "dropped",
         Event.LOAN_APPROVED,
