@@ -81,7 +81,7 @@ async def run(settings: Settings) -> None:
     """Run until SIGTERM/SIGINT, then finish in-flight activities and close every client."""
     # two metrics endpoints: the SDK's runtime serves temporal_* and the workflows' carbuy_* metrics, the
     # prometheus-client registry the activities' carbuy_* metrics
-    client = await connect(settings.temporal, runtime=sdk_runtime(settings.metrics))
+    client = await connect(settings, runtime=sdk_runtime(settings.metrics))
     serve_metrics(settings.metrics.host, settings.metrics.worker_port)
     institutions = build_institutions(settings)
     worker = build_worker(client, settings, institutions)

@@ -22,7 +22,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.temporal = await connect(settings.temporal)
+        app.state.temporal = await connect(settings)
         app.state.db_engine = await asyncio.to_thread(acquire_engine, settings.db)  # upgrades the schema
         yield
         release_engine(app.state.db_engine)

@@ -14,6 +14,7 @@ from workflows.patches import LEAN_HISTORY
 
 with workflow.unsafe.imports_passed_through():
     from carbuy.contract.activities import Activity
+    from carbuy.contract.public import public
     from carbuy.contract.purchase import ErrorType
 
 R = TypeVar("R", bound=BaseModel)
@@ -61,7 +62,7 @@ async def call(
         result_type=result_type,
         start_to_close_timeout=START_TO_CLOSE,
         retry_policy=retry,
-        summary=summary,
+        summary=public(summary),
     )
     return result
 
@@ -95,6 +96,6 @@ async def bookkeep(activity: Activity, arg: BaseModel, result_type: type[R], *, 
         retry_policy=retry,
         # a retry after more than a second waits on a durable timer, not inside a held-open workflow task
         local_retry_threshold=timedelta(seconds=1),
-        summary=summary,
+        summary=public(summary),
     )
     return result

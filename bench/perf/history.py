@@ -58,7 +58,7 @@ async def measure_histories(
     """Play one purchase of each plan at once on a running stack; each plan's history stats (and its latency)."""
     settings = stack.settings
     cards = await asyncio.to_thread(create_cards, settings.stripe, len(plans))
-    client = await connect(settings.temporal)
+    client = await connect(settings)
     async with bench_http(settings, stack.api_url) as http, notifier_http(settings) as notifier:
         customer = BenchCustomer(http, notifier, poll_s=poll_s)
         runs = await asyncio.gather(*(customer.buy(plan, card) for plan, card in zip(plans, cards, strict=True)))

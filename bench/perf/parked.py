@@ -139,7 +139,7 @@ async def carbuy_parked(m: int, concurrency: int, settle_s: float, workdir: str)
     ):
         sampler = baseline.Sampler({**stack_processes(stack), "driver": psutil.Process()}).start()
         try:
-            client = await connect(stack.settings.temporal)
+            client = await connect(stack.settings)
             result = await park(
                 m,
                 concurrency,

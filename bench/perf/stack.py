@@ -41,6 +41,7 @@ def bench_stack(
         localstripe_port=localstripe_port,
         api_port=free_port(),
         sandbox_port=free_port(),
+        codec_port=free_port(),
         state_dir=state_dir,
         time_scale=time_scale,
         deadline_floor_s=deadline_floor_s,

@@ -205,7 +205,7 @@ async def _status_read_cost_ms(
 
 async def _server_durations_ms(settings: Any, runs: list[PurchaseRun], limit: int) -> list[float]:
     """Each purchase's close − start, as the server saw it (read after the window)."""
-    client = await connect(settings.temporal)
+    client = await connect(settings)
 
     async def duration(run: PurchaseRun) -> float:
         described = await client.get_workflow_handle(purchase_workflow_id(run.order_id)).describe()

@@ -168,7 +168,7 @@ def schedule() -> None:
 
     async def run() -> tuple[str, Sequence[datetime]]:
         settings = Settings()
-        client = await connect(settings.temporal)
+        client = await connect(settings)
         done = await ensure_schedule(client, settings)
         described = await client.get_schedule_handle(SCHEDULE_ID).describe()
         return done, described.info.next_action_times[:3]

@@ -30,8 +30,10 @@ app = typer.Typer(
 )
 purchase_app = typer.Typer(help="Act on one purchase through the starter API.", no_args_is_help=True)
 temporal_app = typer.Typer(help="Temporal cluster setup.", no_args_is_help=True)
+codec_app = typer.Typer(help="The payload codec's keys.", no_args_is_help=True)
 app.add_typer(purchase_app, name="purchase")
 app.add_typer(temporal_app, name="temporal")
+app.add_typer(codec_app, name="codec")
 app.add_typer(db_app, name="db")
 app.add_typer(finance_app, name="finance")
 app.add_typer(ops_app, name="ops")
@@ -115,6 +117,30 @@ def sandbox() -> None:
     runpy.run_module("sandbox", run_name="__main__")
 
 
+@app.command("codec-server")
+def codec_server() -> None:
+    """Run the codec server (Temporal's remote codec protocol) for the Web UI and the CLI; decoding needs ops."""
+    import uvicorn
+
+    from observability.logs import configure_logging
+    from starter.codec_server import create_codec_app
+
+    settings = Settings()
+    configure_logging("codec-server")
+    uvicorn.run(
+        create_codec_app(settings), host=settings.codec.server_host, port=settings.codec.server_port, log_config=None
+    )
+
+
+@codec_app.command("new-key")
+def codec_new_key() -> None:
+    """Print a fresh random AES-256 key (base64) for codec.keys."""
+    from carbuy.runtime.codec import new_key
+
+    typer.echo(new_key())
+    _exit(0)
+
+
 @app.command("place-order")
 def place_order(file: Annotated[Path, typer.Argument(help="the order as JSON ('-' for stdin)")]) -> None:
     """Place an order (POST /orders) and print the purchase it started."""
@@ -183,7 +209,7 @@ def temporal_setup() -> None:
 
     async def run() -> list[str]:
         settings = Settings()
-        client = await connect(settings.temporal)
+        client = await connect(settings)
         return await register_search_attributes(client, settings.temporal.namespace)
 
     added = asyncio.run(run())

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 from temporalio.client import Client
 from tenacity import AsyncRetrying, retry_if_exception, retry_if_exception_type, stop_after_delay, wait_fixed
 
@@ -28,6 +29,12 @@ def settings_env(settings: Settings) -> dict[str, str]:
             key = f"{prefix}__{name.upper()}" if prefix != "CARBUY" else f"CARBUY_{name.upper()}"
             if isinstance(value, BaseModel):
                 walk(key, value)
+            elif isinstance(value, SecretStr):
+                env[key] = value.get_secret_value()
+            elif isinstance(value, dict):
+                env[key] = json.dumps(
+                    {k: v.get_secret_value() if isinstance(v, SecretStr) else v for k, v in value.items()}
+                )
             elif value is not None:
                 env[key] = str(value).lower() if isinstance(value, bool) else str(value)
 
@@ -46,6 +53,7 @@ def stack_settings(
     state_dir: Path,
     time_scale: float | None,
     deadline_floor_s: float,
+    codec_port: int | None = None,
 ) -> Settings:
     """Settings for a stack on these ports, with its state under state_dir."""
     purchase = base.purchase
@@ -64,6 +72,7 @@ def stack_settings(
                 }
             ),
             "api": base.api.model_copy(update={"port": api_port}),
+            "codec": base.codec.model_copy(update={"server_port": codec_port or base.codec.server_port}),
             "sandbox": base.sandbox.model_copy(update={"port": sandbox_port}),
             "db": base.db.model_copy(update={"url": f"sqlite:///{state_dir / 'carbuy.db'}"}),
             "purchase": purchase,
@@ -96,6 +105,29 @@ class DevStack:
         """Base URL of the starter API."""
         return f"http://{self.settings.api.host}:{self.settings.api.port}"
 
+    @property
+    def codec_url(self) -> str:
+        """Base URL of the codec server (the Web UI decodes through it)."""
+        return f"http://{self.settings.codec.server_host}:{self.settings.codec.server_port}"
+
+    @property
+    def profile_file(self) -> Path:
+        """The Temporal profile (`carbuy`) for the `temporal` CLI: this stack's server and its codec server."""
+        return self.state_dir / "temporal.toml"
+
+    def write_profile(self) -> None:
+        """Write profile_file: `temporal --config-file <it> --profile carbuy workflow show …` decodes as ops do."""
+        self.profile_file.write_text(
+            "# Written by `carbuy dev`: the stack's Temporal server and its codec server (decoding needs ops).\n"
+            "[profile.carbuy]\n"
+            f'address = "{self.settings.temporal.address}"\n'
+            f'namespace = "{self.settings.temporal.namespace}"\n'
+            "[profile.carbuy.codec]\n"
+            f'endpoint = "{self.codec_url}"\n'
+            f'auth = "Bearer {self.settings.api.ops_token}"\n'
+        )
+        self.profile_file.chmod(0o600)
+
     def _spawn(self, name: str, argv: list[str]) -> ManagedProcess:
         process = ManagedProcess(
             name,
@@ -116,6 +148,7 @@ class DevStack:
             "localstripe": self.localstripe_port,
             "API": self.settings.api.port,
             "sandbox": self.settings.sandbox.port,
+            "codec server": self.settings.codec.server_port,
         }
         busy = [f"{name} port {port}" for name, port in ports.items() if port_in_use(port)]
         if busy:
@@ -137,6 +170,8 @@ class DevStack:
                     str(self.ui_port),
                     "--log-level",
                     "warn",
+                    "--ui-codec-endpoint",
+                    self.codec_url,
                     *self.temporal_args,
                 ],
             )
@@ -144,6 +179,8 @@ class DevStack:
                 "localstripe", [bin_path("localstripe"), "--port", str(self.localstripe_port), "--from-scratch"]
             )
             sandbox = self._spawn("sandbox", [sys.executable, "-m", "sandbox"])
+            codec = self._spawn("codec-server", [sys.executable, "-m", "carbuy.cli", "codec-server"])
+            self.write_profile()
             await asyncio.to_thread(temporal.wait_until_ready, port=self.temporal_port, timeout_s=60)
             client = await self._connect_when_healthy(temporal)
             await register_search_attributes(client, self.settings.temporal.namespace)
@@ -157,6 +194,7 @@ class DevStack:
                 self.settings.stripe.webhook_secret,
             )
             await asyncio.to_thread(sandbox.wait_until_ready, url=f"{self.settings.partners.base_url}/healthz")
+            await asyncio.to_thread(codec.wait_until_ready, url=f"{self.codec_url}/healthz")
             worker = self._spawn("worker", [sys.executable, "worker.py"])
             api = self._spawn("api", [sys.executable, "-m", "starter"])
             await asyncio.to_thread(api.wait_until_ready, url=f"{self.api_url}/healthz")
@@ -176,7 +214,7 @@ class DevStack:
         )
         async for attempt in retrying:
             with attempt:
-                return await connect(self.settings.temporal)
+                return await connect(self.settings)
         raise AssertionError("unreachable: tenacity re-raises the last failure")
 
     def start_prometheus(self, port: int, *, scrape_interval_s: float = 1.0) -> str:

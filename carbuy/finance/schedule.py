@@ -76,7 +76,7 @@ def dev_settings(settings: Settings) -> Settings:
 async def start_dev_schedule(settings: Settings, api_url: str) -> str:
     """Create (or update) the dev stack's reconciliation schedule; a line that says where the reports are."""
     dev = dev_settings(settings)
-    await ensure_schedule(await connect(dev.temporal), dev)
+    await ensure_schedule(await connect(dev), dev)
     return (
         f"reconciliation: today's money every {dev.finance.schedule_every_s}s (schedule {SCHEDULE_ID}); "
         f"reports: `carbuy finance report --day …` or {api_url}/finance/reports"

@@ -2,28 +2,89 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from carbuy.contract.institutions import INSTITUTIONS, institution
 from carbuy.domain.policy import PurchasePolicy
+from carbuy.runtime.codec import KeyRing, decode_key
 
 DEV_SECRET_PREFIX = "dev-"
 DEV_WEBHOOK_SECRET_PREFIX = "whsec_dev"
 
 
-class TemporalSettings(BaseModel):
-    """Where the Temporal server is and which queue carbuy uses."""
+DEV_CODEC_KEY_ID = "dev-1"
+DEV_CODEC_KEY = base64.b64encode(hashlib.sha256(b"carbuy development codec key").digest()).decode()
+"""Public on purpose (it is in this file): development and tests only; refused in production."""
+KEY_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
+
+class TemporalSettings(BaseModel):
+    """Where the Temporal server is and how carbuy reaches it; the queue carbuy uses.
+
+    The connection comes from a Temporal environment-configuration profile (the TOML file and the TEMPORAL_*
+    variables the `temporal` CLI reads too: address, namespace, API key, TLS with server CA, client certificate
+    and key, server name). A field set here explicitly (CARBUY_TEMPORAL__ADDRESS, ...) overrides the profile;
+    a field set nowhere takes the default below. See carbuy/runtime/temporal.py.
+    """
+
+    config_file: str | None = Field(
+        default=None, description="the profile file (None: TEMPORAL_CONFIG_FILE, else the CLI's default path)"
+    )
+    profile: str | None = Field(default=None, description="the profile's name (None: TEMPORAL_PROFILE or default)")
     address: str = "127.0.0.1:7233"
     namespace: str = "default"
     task_queue: str = "carbuy-purchase"
     ui_url: str = "http://127.0.0.1:8233"
-    api_key: str | None = None
+    api_key: SecretStr | None = None
     tls: bool = False
+
+
+class CodecSettings(BaseModel):
+    """The payload codec's key ring (every payload in Temporal is encrypted) and the codec server.
+
+    `keys` maps key ids to base64 AES-256 keys, e.g. CARBUY_CODEC__KEYS='{"2026-12": "<44 base64 chars>"}';
+    new payloads use `current_key`; keep a retired key in `keys` while histories written under it are kept.
+    """
+
+    keys: dict[str, SecretStr] = Field(default_factory=lambda: {DEV_CODEC_KEY_ID: SecretStr(DEV_CODEC_KEY)})
+    current_key: str = DEV_CODEC_KEY_ID
+    server_host: str = "127.0.0.1"
+    server_port: int = Field(default=8234, ge=1, le=65535, description="`carbuy codec-server` and the dev stack")
+    ui_origin: str | None = Field(
+        default=None, description="the Web UI origin allowed by CORS (None: the origin of temporal.ui_url)"
+    )
+    session_hours: float = Field(default=8.0, gt=0, le=24, description="how long a browser login to decode lasts")
+
+    @model_validator(mode="after")
+    def _ring_is_usable(self) -> CodecSettings:
+        if not self.keys:
+            raise ValueError("codec.keys is empty: every payload is encrypted, a key is needed")
+        for key_id, material in self.keys.items():
+            if not re.match(KEY_ID_PATTERN, key_id):
+                raise ValueError(f"codec key id {key_id!r} must match {KEY_ID_PATTERN}")
+            decode_key(key_id, material.get_secret_value())
+        if self.current_key not in self.keys:
+            raise ValueError(f"codec.current_key {self.current_key!r} is not one of codec.keys")
+        return self
+
+    def ring(self) -> KeyRing:
+        """The key ring the data converter encrypts and decrypts with."""
+        return KeyRing.from_base64({k: v.get_secret_value() for k, v in self.keys.items()}, self.current_key)
+
+    def development_keys(self) -> list[str]:
+        """Key ids that are development values (refused in production)."""
+        return sorted(
+            key_id
+            for key_id, material in self.keys.items()
+            if key_id.startswith(DEV_SECRET_PREFIX) or material.get_secret_value() == DEV_CODEC_KEY
+        )
 
 
 class StripeSettings(BaseModel):
@@ -180,6 +241,7 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     temporal: TemporalSettings = TemporalSettings()
+    codec: CodecSettings = CodecSettings()
     stripe: StripeSettings = StripeSettings()
     partners: PartnerSettings = PartnerSettings()
     db: DatabaseSettings = DatabaseSettings()
@@ -212,4 +274,15 @@ class Settings(BaseSettings):
                 raise ValueError(f"development secrets must be replaced in production: {', '.join(weak)}")
             if self.stripe.api_base:
                 raise ValueError("stripe.api_base points at a local Stripe server in production")
+            dev_keys = self.codec.development_keys()
+            if dev_keys:
+                raise ValueError(
+                    f"development codec keys must be replaced in production: {', '.join(dev_keys)} "
+                    "(set CARBUY_CODEC__KEYS and CARBUY_CODEC__CURRENT_KEY; `carbuy codec new-key` makes one)"
+                )
+            from carbuy.runtime.temporal import connection_problems  # temporal.py imports this module
+
+            problems = connection_problems(self.temporal)
+            if problems:
+                raise ValueError("the Temporal connection is not secured in production: " + "; ".join(problems))
         return self

@@ -16,6 +16,7 @@ from carbuy.contract.finance import (
     day_to_reconcile,
     reconciliation_workflow_id,
 )
+from carbuy.contract.public import public
 from carbuy.store.db import session_scope
 from carbuy.store.reports import ReportRecord, ReportSummary, get_report, list_reports
 from starter.deps import ClientDep, EngineDep, FinanceAuth, SettingsDep
@@ -59,7 +60,7 @@ async def start_reconciliation(
             task_queue=settings.temporal.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            static_summary=f"reconciliation of {day.isoformat()}",
+            static_summary=public(f"reconciliation of {day.isoformat()}"),
         )
     except RPCError as err:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal unavailable: {err.message}") from err

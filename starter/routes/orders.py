@@ -11,6 +11,7 @@ from temporalio.service import RPCError
 
 from carbuy.contract.ops import initial_search_attributes, static_details
 from carbuy.contract.order import Order
+from carbuy.contract.public import public
 from carbuy.contract.purchase import WORKFLOW_NAME, purchase_workflow_id
 from carbuy.domain.catalogue import DEFAULT_CATALOGUE
 from carbuy.domain.money import market_date
@@ -59,10 +60,10 @@ async def place_order(order: Order, response: Response, client: ClientDep, setti
             task_queue=settings.temporal.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            memo={DIGEST_MEMO: input.order_digest},
+            memo={DIGEST_MEMO: public(input.order_digest)},
             search_attributes=initial_search_attributes(order),
-            static_summary=f"order {order.order_id}: {order.model}, {order.financing_plan.value}, {order.city}",
-            static_details=static_details(order),
+            static_summary=public(f"order {order.order_id}: {order.model}, {order.financing_plan.value}, {order.city}"),
+            static_details=public(static_details(order)),
         )
     except WorkflowAlreadyStartedError:
         description = await client.get_workflow_handle(workflow_id).describe()

@@ -42,6 +42,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         localstripe_port=stripe_port,
         api_port=free_port(),
         sandbox_port=free_port(),
+        codec_port=free_port(),
         state_dir=state_dir,
         time_scale=12 / (90 * 86_400),
         deadline_floor_s=60.0,
@@ -67,7 +68,7 @@ async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def temporal(stack: Stack) -> Client:
     """A client of the stack's Temporal server, to check what the API did (and did not) start."""
-    return await connect(stack.settings.temporal)
+    return await connect(stack.settings)
 
 
 @pytest.fixture(scope="session")
@@ -76,7 +77,7 @@ async def stuck_loan(stack: Stack) -> StuckPurchase:
 
     Only tests/e2e/test_ui_stuck.py (collected last) acts on it with a retry; the others only read it.
     """
-    return await stuck_on_silent_lender(stack.settings, stack.api_url, await connect(stack.settings.temporal))
+    return await stuck_on_silent_lender(stack.settings, stack.api_url, await connect(stack.settings))
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from temporalio.client import WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from carbuy.contract.order import FinancingPlan
@@ -27,6 +26,7 @@ from carbuy.contract.purchase import (
 from carbuy.devtools.processes import bin_path
 from carbuy.runtime.temporal import register_search_attributes
 from tests.factories import purchase_input
+from tests.fixtures.temporal import TEST_CONVERTER
 from tests.workflows.driver import (
     act,
     buy_until_handover,
@@ -81,7 +81,7 @@ SCENARIOS: dict[str, tuple[PurchaseInput, Drive, set[str]]] = {
 async def record(names: list[str]) -> None:
     """Run the named scenarios (default: every one) on the time-skipping server and save their histories."""
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=bin_path("temporal-test-server"), data_converter=pydantic_data_converter
+        test_server_existing_path=bin_path("temporal-test-server"), data_converter=TEST_CONVERTER
     )
     await register_search_attributes(env.client, "default", check_existing=False)
     try:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from tests.fixtures.temporal import TEST_CONVERTER
 from workflows.purchase import PurchaseWorkflow
 
 HISTORIES = sorted((Path(__file__).resolve().parents[1] / "histories").glob("*.json"))
@@ -40,7 +40,7 @@ async def test_a_saved_history_replays_without_nondeterminism(name: str) -> None
 
 async def _replays(name: str, text: str) -> None:
     history = WorkflowHistory.from_json(name, text)
-    replayer = Replayer(workflows=[PurchaseWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[PurchaseWorkflow], data_converter=TEST_CONVERTER)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
 

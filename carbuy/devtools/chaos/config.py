@@ -51,6 +51,7 @@ def chaos_stack(base: Settings, state_dir: Path, config: ChaosConfig) -> DevStac
         localstripe_port=localstripe_port,
         api_port=free_port(),
         sandbox_port=free_port(),
+        codec_port=free_port(),
         state_dir=state_dir,
         time_scale=config.time_scale,
         deadline_floor_s=config.deadline_floor_s,

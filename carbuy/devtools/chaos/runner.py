@@ -103,7 +103,7 @@ async def _unseen_ends(settings: Settings, logs: Iterable[CustomerLog]) -> dict[
         return {}
     found: dict[str, str] = {}
     try:
-        client = await connect(settings.temporal)
+        client = await connect(settings)
         for order_id in unseen:
             description = await client.get_workflow_handle(purchase_workflow_id(order_id)).describe()
             attributes = description.typed_search_attributes
