@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
 import stripe
+from playwright.async_api import Browser, async_playwright
 from temporalio.client import Client
 
 from carbuy.devtools.devstack import DevStack, stack_settings
@@ -15,6 +17,25 @@ from carbuy.devtools.processes import free_port
 from carbuy.runtime.settings import Settings
 from carbuy.runtime.temporal import connect
 from tests.e2e.stuck import StuckPurchase, stuck_on_silent_lender
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def chromium_path() -> Path:
+    """The Debian chromium (never a downloaded one)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+async def browser(chromium_path: Path) -> AsyncIterator[Browser]:
+    """Headless chromium driven by playwright."""
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=str(chromium_path), headless=True)
+        yield chromium
+        await chromium.close()
 
 
 @dataclass

@@ -7,13 +7,13 @@ playwright; no browser is downloaded.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 import pytest
-from playwright.async_api import Browser, FrameLocator, Page, async_playwright, expect
+from playwright.async_api import Browser, FrameLocator, Page, expect
 from temporalio.client import Client
 
 from carbuy.contract.purchase import Branch
@@ -23,26 +23,8 @@ from tests.eventually import eventually
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 STUCK_IN_GUANGZHOU = "NeedsAttention = true AND City = 'Guangzhou'"
-
-
-@pytest.fixture(scope="module")
-def chromium_path() -> Path:
-    """The Debian chromium (never a downloaded one)."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)")
-    return CHROMIUM
-
-
-@pytest.fixture(scope="module")
-async def browser(chromium_path: Path) -> AsyncIterator[Browser]:
-    """Headless chromium driven by playwright."""
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=str(chromium_path), headless=True)
-        yield chromium
-        await chromium.close()
 
 
 async def workflow_ids_listed(page: Page, ui_url: str, query: str) -> list[str]:
