@@ -9,7 +9,7 @@ VENV := .venv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install demo dev test lint typecheck prometheus chromium clean
+.PHONY: install demo dev test lint typecheck prometheus chromium nginx clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -41,7 +41,10 @@ prometheus:  ## install Prometheus and promtool (Debian package) where missing: 
 chromium:  ## install the Debian chromium where missing: the browser test drives it headless (never downloaded)
 	sh scripts/debian-package.sh chromium /usr/bin/chromium
 
-test: install lint typecheck prometheus chromium  ## lint and type-check, then every test tier (unit, activities, workflows, e2e) against real servers
+nginx:  ## install Debian's nginx where missing: the mTLS test runs it as the TLS-terminating gRPC proxy
+	sh scripts/debian-package.sh nginx-light /usr/sbin/nginx
+
+test: install lint typecheck prometheus chromium nginx  ## lint and type-check, then every test tier (unit, activities, workflows, e2e) against real servers
 	$(VENV)/bin/python -m pytest
 
 clean:

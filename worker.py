@@ -25,7 +25,7 @@ from activities.payments import PaymentActivities
 from activities.reconciliation import ReconciliationActivities
 from carbuy.contract.institutions import INSTITUTIONS
 from carbuy.runtime.settings import Settings
-from carbuy.runtime.temporal import connect
+from carbuy.runtime.temporal import TemporalConnectionError, connect
 from observability.logs import configure_logging
 from observability.metrics import serve_metrics
 from observability.sdk import sdk_runtime
@@ -106,7 +106,14 @@ async def run(settings: Settings) -> None:
 def main() -> None:
     """Entry point of the worker process; exits without interpreter finalisation (sdk-python#300)."""
     configure_logging("worker")
-    asyncio.run(run(Settings()))
+    try:
+        asyncio.run(run(Settings()))
+    except TemporalConnectionError as error:
+        log.error("worker not started: %s", error)
+        sys.stderr.write(f"worker not started: {error}\n")  # in words as well as in the JSON log line
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(2)
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

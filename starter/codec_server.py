@@ -16,7 +16,6 @@ workflows whose payloads it decoded (their ids ride in each encrypted payload's 
 Without credentials: 401; with another role's token (backend, finance): 403; nothing is decoded either way.
 """
 
-
 import base64
 import hashlib
 import hmac

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import pytest
 from pydantic import SecretStr, ValidationError
@@ -159,7 +160,7 @@ def test_codec_keys_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
     assert NEW not in repr(settings.codec)
 
 
-def production_secrets() -> dict[str, object]:
+def production_secrets() -> dict[str, Any]:
     """Every non-codec secret set to a production-grade value (so only what a test leaves out is refused)."""
     from carbuy.runtime.settings import ApiSettings, PartnerSettings, StripeSettings
 
