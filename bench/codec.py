@@ -1,0 +1,122 @@
+"""The codec's cost on real purchases: history bytes and CPU with and without encryption, in one run.
+
+    .venv/bin/python bench/codec.py [--repeats 200] [--json codec.json]
+
+Takes every saved history of a completed purchase (tests/histories/completed_*.json, written by the workflow
+tests) and, for each, re-encodes every payload of its events with carbuy's encrypting codec: the history's bytes
+before and after (the same events, only the payloads changed, as the server would store them), and the CPU the
+data converter spends on the purchase's payloads (to payload and back, as the worker and the client do) with the
+codec and without it. Reported as ratios (with ÷ without), with the absolute CPU per purchase beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from google.protobuf.message import Message  # noqa: E402
+from temporalio.api.common.v1 import Payload  # noqa: E402
+from temporalio.client import WorkflowHistory  # noqa: E402
+
+from carbuy.runtime.codec import data_converter, is_clear  # noqa: E402
+from carbuy.runtime.settings import CodecSettings  # noqa: E402
+
+BYTES_GOAL = 1.3
+CPU_GOAL = 1.1
+
+
+def payload_slots(message: Message) -> list[Payload]:
+    """Every Payload inside a message, as the mutable objects in place."""
+    if isinstance(message, Payload):
+        return [message]
+    found: list[Payload] = []
+    for field, value in message.ListFields():
+        if field.message_type is None:
+            continue
+        if field.message_type.GetOptions().map_entry:
+            if field.message_type.fields_by_name["value"].message_type is None:
+                continue
+            entries = list(value.values())
+        elif field.is_repeated:
+            entries = list(value)
+        else:
+            entries = [value]
+        for entry in entries:
+            found.extend(payload_slots(entry))
+    return found
+
+
+def encodable(event: Message, payload: Payload) -> bool:
+    """What a codec sees: not search attributes, nor the SDK core's own marker bookkeeping (left as stored)."""
+    return payload.metadata.get("encoding") == b"json/plain" and b"type" not in payload.metadata and not is_clear(
+        payload
+    )
+
+
+async def measure(path: Path, repeats: int) -> dict[str, Any]:
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    plain_bytes = sum(event.ByteSize() for event in history.events)
+    slots = [(event, p) for event in history.events for p in payload_slots(event)]
+    targets = [p for event, p in slots if encodable(event, p)]
+    without = data_converter(None)
+    with_codec = data_converter(CodecSettings().ring())
+    values = await without.decode(targets, [Any] * len(targets))  # type: ignore[list-item]
+
+    async def cpu(converter: Any) -> float:
+        start = time.process_time()
+        for _ in range(repeats):
+            await converter.decode(await converter.encode(values), [Any] * len(values))
+        return (time.process_time() - start) / repeats
+
+    cpu_without = await cpu(without)
+    cpu_with = await cpu(with_codec)
+    encrypted = await with_codec.encode(values)
+    for slot, new in zip(targets, encrypted, strict=True):
+        slot.CopyFrom(new)
+    encrypted_bytes = sum(event.ByteSize() for event in history.events)
+    return {
+        "history": path.stem,
+        "events": len(history.events),
+        "payloads": len(slots),
+        "encrypted": len(targets),
+        "history_bytes_plain": plain_bytes,
+        "history_bytes_encrypted": encrypted_bytes,
+        "bytes_ratio": encrypted_bytes / plain_bytes,
+        "converter_cpu_ms_plain": cpu_without * 1000,
+        "converter_cpu_ms_encrypted": cpu_with * 1000,
+        "codec_cpu_ms_per_purchase": (cpu_with - cpu_without) * 1000,
+    }
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--json", type=Path, default=None)
+    opts = parser.parse_args()
+    rows = [await measure(p, opts.repeats) for p in sorted((ROOT / "tests" / "histories").glob("completed_*.json"))]
+    print("| history | events | payloads (encrypted) | bytes plain → encrypted | ratio | codec CPU per purchase |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['history']} | {r['events']} | {r['payloads']} ({r['encrypted']}) | "
+            f"{r['history_bytes_plain']:,} → {r['history_bytes_encrypted']:,} | {r['bytes_ratio']:.2f}× | "
+            f"{r['codec_cpu_ms_per_purchase']:.2f} ms (converter {r['converter_cpu_ms_plain']:.2f} → "
+            f"{r['converter_cpu_ms_encrypted']:.2f} ms) |"
+        )
+    worst = max(r["bytes_ratio"] for r in rows)
+    print(f"\nhistory bytes: worst {worst:.2f}× (goal ≤ {BYTES_GOAL}×)")
+    if opts.json:
+        opts.json.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
