@@ -188,8 +188,9 @@ async def test_a_deposit_paid_through_the_api_is_stored_and_a_refund_is_signalle
     )
 
     handle = temporal.get_workflow_handle(purchase_workflow_id(order_id))
+    converter = temporal.data_converter
     signalled = [
-        json.loads(e.workflow_execution_signaled_event_attributes.input.payloads[0].data)["type"]
+        (await converter.decode(list(e.workflow_execution_signaled_event_attributes.input.payloads)))[0]["type"]
         async for e in handle.fetch_history_events()
         if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
         and e.workflow_execution_signaled_event_attributes.signal_name == Signal.PROCESSOR_EVENT.value

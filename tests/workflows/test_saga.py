@@ -73,7 +73,7 @@ class Move:
 
 async def _steps_done(client: Client, handle: Handle) -> list[Move]:
     """The steps that succeeded, in the order the purchase learnt of them (its history): the saga's order."""
-    converter = client.data_converter.payload_converter
+    converter = client.data_converter
     scheduled: dict[int, str] = {}
     done: list[Move] = []
     for e in (await handle.fetch_history()).events:
@@ -83,7 +83,7 @@ async def _steps_done(client: Client, handle: Handle) -> list[Move]:
             attrs = e.activity_task_completed_event_attributes
             name = scheduled[attrs.scheduled_event_id]
             if name in (A.CHARGE, *UNDO_OF):
-                result: dict[str, Any] = converter.from_payloads(list(attrs.result.payloads))[0]
+                result: dict[str, Any] = (await converter.decode(list(attrs.result.payloads)))[0]
                 done.append(Move(name, _reference(result), result.get("amount_fen", 0)))
     return done
 
