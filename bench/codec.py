@@ -22,50 +22,27 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from google.protobuf.message import Message  # noqa: E402
 from temporalio.api.common.v1 import Payload  # noqa: E402
+from temporalio.api.history.v1 import HistoryEvent  # noqa: E402
 from temporalio.client import WorkflowHistory  # noqa: E402
 
-from carbuy.runtime.codec import data_converter, is_clear  # noqa: E402
+from carbuy.runtime.codec import ENCODING, data_converter, is_clear, never_encoded, payloads_in  # noqa: E402
 from carbuy.runtime.settings import CodecSettings  # noqa: E402
 
 BYTES_GOAL = 1.3
 CPU_GOAL = 1.1
 
 
-def payload_slots(message: Message) -> list[Payload]:
-    """Every Payload inside a message, as the mutable objects in place."""
-    if isinstance(message, Payload):
-        return [message]
-    found: list[Payload] = []
-    for field, value in message.ListFields():
-        if field.message_type is None:
-            continue
-        if field.message_type.GetOptions().map_entry:
-            if field.message_type.fields_by_name["value"].message_type is None:
-                continue
-            entries = list(value.values())
-        elif field.is_repeated:
-            entries = list(value)
-        else:
-            entries = [value]
-        for entry in entries:
-            found.extend(payload_slots(entry))
-    return found
-
-
-def encodable(event: Message, payload: Payload) -> bool:
-    """What a codec sees: not search attributes, nor the SDK core's own marker bookkeeping (left as stored)."""
-    return (
-        payload.metadata.get("encoding") == b"json/plain" and "type" not in payload.metadata and not is_clear(payload)
-    )
+def encodable(path: str, event: HistoryEvent, payload: Payload) -> bool:
+    """What the codec encrypts: neither what no codec sees nor what carbuy keeps public on purpose."""
+    return not never_encoded(path, event) and not is_clear(payload) and payload.metadata.get("encoding") != ENCODING
 
 
 async def measure(name: str, text: str, repeats: int) -> dict[str, Any]:
     history = WorkflowHistory.from_json(name, text)
     plain_bytes = sum(event.ByteSize() for event in history.events)
-    slots = [(event, p) for event in history.events for p in payload_slots(event)]
-    targets = [p for event, p in slots if encodable(event, p)]
+    slots = [(path, event, p) for event in history.events for path, p in payloads_in(event)]
+    targets = [p for path, event, p in slots if encodable(path, event, p)]
     without = data_converter(None)
     with_codec = data_converter(CodecSettings().ring())
     values = await without.decode(targets, [Any] * len(targets))

@@ -22,12 +22,14 @@ import base64
 import dataclasses
 import os
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Self
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_converter
 from temporalio.converter import (
     ActivitySerializationContext,
@@ -194,3 +196,38 @@ def data_converter(ring: KeyRing | None) -> DataConverter:
     if ring is None:
         return base
     return dataclasses.replace(base, payload_codec=EncryptionCodec(ring))
+
+
+def payloads_in(message: Message, path: str = "") -> Iterator[tuple[str, Payload]]:
+    """Every Payload anywhere inside a protobuf message (a history event nests them in many places), in place,
+    with the field path it sits at (map entries as `field[key]`)."""
+    if isinstance(message, Payload):
+        yield path, message
+        return
+    for field, value in message.ListFields():
+        if field.message_type is None:
+            continue
+        if field.message_type.GetOptions().map_entry:
+            if field.message_type.fields_by_name["value"].message_type is None:
+                continue
+            entries = [(f"{path}.{field.name}[{key}]", entry) for key, entry in value.items()]
+        elif field.is_repeated:
+            entries = [(f"{path}.{field.name}", entry) for entry in value]
+        else:
+            entries = [(f"{path}.{field.name}", value)]
+        for where, entry in entries:
+            yield from payloads_in(entry, where)
+
+
+def never_encoded(path: str, event: HistoryEvent) -> bool:
+    """Payloads of a history event that no codec ever sees, by the SDK's design, and none carrying data of
+    carbuy's: search attributes (indexed by the server), the SDK core's patch markers and its local-activity
+    markers' own bookkeeping (sequence, attempt, activity id and type, times; the result beside it is encoded)."""
+    if ".search_attributes" in path:
+        return True
+    if event.WhichOneof("attributes") != "marker_recorded_event_attributes":
+        return False
+    marker = event.marker_recorded_event_attributes
+    return marker.marker_name == "core_patch" or (
+        marker.marker_name == "core_local_activity" and ".details[data]" in path
+    )

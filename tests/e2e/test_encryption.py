@@ -6,21 +6,19 @@ import asyncio
 import json
 import subprocess
 from collections import Counter
-from collections.abc import Iterator
 
 import httpx
 import pytest
 from google.protobuf import json_format
-from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload, Payloads
-from temporalio.api.history.v1 import History, HistoryEvent
+from temporalio.api.history.v1 import History
 from temporalio.client import Client
 
 from carbuy.contract.order import FinancingPlan
 from carbuy.contract.purchase import PurchaseStage, purchase_workflow_id
 from carbuy.devtools.demo import DEMO_ID_CARD, DemoCustomer, demo_order
 from carbuy.devtools.processes import bin_path
-from carbuy.runtime.codec import ENCODING, WORKFLOW_ID, is_clear
+from carbuy.runtime.codec import ENCODING, WORKFLOW_ID, is_clear, never_encoded, payloads_in
 from starter.codec_server import SESSION_COOKIE
 from tests.e2e.conftest import Stack
 
@@ -33,40 +31,6 @@ CUSTOMER = {
     "email": "zhao.minghui@example.com",
 }
 PII = [CUSTOMER["name"], CUSTOMER["id_card_number"], CUSTOMER["phone"], CUSTOMER["email"]]
-
-
-def payloads_in(message: Message, path: str = "") -> Iterator[tuple[str, Payload]]:
-    """Every Payload anywhere inside a protobuf message, with the field path it sits at."""
-    if isinstance(message, Payload):
-        yield path, message
-        return
-    for field, value in message.ListFields():
-        if field.message_type is None:
-            continue
-        if field.message_type.GetOptions().map_entry:
-            if field.message_type.fields_by_name["value"].message_type is None:
-                continue
-            entries = [(f"{path}.{field.name}[{key}]", entry) for key, entry in value.items()]
-        elif field.is_repeated:
-            entries = [(f"{path}.{field.name}", entry) for entry in value]
-        else:
-            entries = [(f"{path}.{field.name}", value)]
-        for where, entry in entries:
-            yield from payloads_in(entry, where)
-
-
-def never_encoded(path: str, event: HistoryEvent) -> bool:
-    """Payloads no codec ever sees, by the SDK's design, and none carrying data of carbuy's: search attributes
-    (indexed by the server), the SDK core's patch markers and its local-activity markers' own bookkeeping
-    (sequence, attempt, activity id and type, times; the activity's result beside it is encoded)."""
-    if ".search_attributes" in path:
-        return True
-    if event.WhichOneof("attributes") != "marker_recorded_event_attributes":
-        return False
-    marker = event.marker_recorded_event_attributes
-    return marker.marker_name == "core_patch" or (
-        marker.marker_name == "core_local_activity" and ".details[data]" in path
-    )
 
 
 @pytest.fixture(scope="module")

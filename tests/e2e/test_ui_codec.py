@@ -8,10 +8,11 @@ cookie those requests then carry.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, expect
+from playwright.async_api import Browser, Page, expect
 
 from carbuy.contract.order import FinancingPlan
 from carbuy.contract.purchase import purchase_workflow_id
@@ -45,44 +46,39 @@ async def placed(stack: Stack) -> str:
     return purchase_workflow_id(order_id)
 
 
-async def context_with_override(browser: Browser, stack: Stack) -> BrowserContext:
+@pytest.fixture
+async def page(browser: Browser, stack: Stack) -> AsyncIterator[Page]:
+    """A page in a fresh browser context whose Web UI codec settings point at the codec server, with cookies."""
     context = await browser.new_context()
     await context.add_init_script(codec_override(stack.dev.codec_url))
-    return context
+    try:
+        yield await context.new_page()
+    finally:
+        await context.close()
 
 
 async def test_ops_signed_in_at_the_codec_server_read_the_decoded_order_input_in_the_web_ui(
-    stack: Stack, placed: str, browser: Browser
+    stack: Stack, placed: str, page: Page
 ) -> None:
-    context = await context_with_override(browser, stack)
-    try:
-        page = await context.new_page()
-        await page.goto(f"{stack.dev.codec_url}/login")
-        await page.get_by_label("Ops token").fill(stack.settings.api.ops_token)
-        await page.get_by_role("button", name="Sign in").click()
-        await expect(page.locator("#signed-in")).to_contain_text("ops")
+    await page.goto(f"{stack.dev.codec_url}/login")
+    await page.get_by_label("Ops token").fill(stack.settings.api.ops_token)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator("#signed-in")).to_contain_text("ops")
 
-        await page.goto(f"{stack.settings.temporal.ui_url}/namespaces/default/workflows/{placed}")
-        await expect(page.get_by_text(CUSTOMER["name"]).first).to_be_visible(timeout=30_000)
-        await expect(page.get_by_test_id("data-encoder-status-success").first).to_be_attached()
-        ARTIFACTS.mkdir(exist_ok=True)
-        await page.screenshot(path=str(ARTIFACTS / "web-ui-decoded-input.png"), full_page=True)
-    finally:
-        await context.close()
+    await page.goto(f"{stack.settings.temporal.ui_url}/namespaces/default/workflows/{placed}")
+    await expect(page.get_by_text(CUSTOMER["name"]).first).to_be_visible(timeout=30_000)
+    await expect(page.get_by_test_id("data-encoder-status-success").first).to_be_attached()
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "web-ui-decoded-input.png"), full_page=True)
 
 
 async def test_without_signing_in_the_web_ui_shows_the_encrypted_input_and_the_codec_error(
-    stack: Stack, placed: str, browser: Browser
+    stack: Stack, placed: str, page: Page
 ) -> None:
-    context = await context_with_override(browser, stack)
-    try:
-        page = await context.new_page()
-        await page.goto(f"{stack.settings.temporal.ui_url}/namespaces/default/workflows/{placed}")
-        banner = page.get_by_text("Codec Server could not connect").filter(visible=True)
-        await expect(banner.first).to_be_visible(timeout=30_000)
-        ARTIFACTS.mkdir(exist_ok=True)
-        await page.screenshot(path=str(ARTIFACTS / "web-ui-without-codec-login.png"), full_page=True)
-        content = await page.content()
-        assert CUSTOMER["name"] not in content and CUSTOMER["id_card_number"] not in content
-    finally:
-        await context.close()
+    await page.goto(f"{stack.settings.temporal.ui_url}/namespaces/default/workflows/{placed}")
+    banner = page.get_by_text("Codec Server could not connect").filter(visible=True)
+    await expect(banner.first).to_be_visible(timeout=30_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "web-ui-without-codec-login.png"), full_page=True)
+    content = await page.content()
+    assert CUSTOMER["name"] not in content and CUSTOMER["id_card_number"] not in content
