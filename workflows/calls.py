@@ -51,6 +51,10 @@ NOTIFY_RETRY = RetryPolicy(
 
 START_TO_CLOSE = timedelta(seconds=30)
 
+HEARTBEAT_TIMEOUT = timedelta(seconds=4)
+"""The worker beats for every activity it runs (activities/heartbeat.py): an attempt held by a killed worker
+is timed out after this, not after the whole START_TO_CLOSE, and retried a second later (PARTNER_RETRY)."""
+
 
 async def call(
     activity: Activity, arg: BaseModel, result_type: type[R], *, summary: str, retry: RetryPolicy = PARTNER_RETRY
@@ -61,6 +65,7 @@ async def call(
         arg,
         result_type=result_type,
         start_to_close_timeout=START_TO_CLOSE,
+        heartbeat_timeout=HEARTBEAT_TIMEOUT,
         retry_policy=retry,
         summary=public(summary),
     )

@@ -60,6 +60,10 @@ class Purchase:
         self.deposit: Payment | None = None
         self.balance: Payment | None = None
         self.balance_open = False
+        self.in_time = False
+        """whether this purchase runs with the IN_TIME_ACTIONS patch (decided once, at its start)"""
+        self.cooling_down: set[str] = set()
+        """payments ("deposit", "balance") just declined: a new attempt is admitted after the cool-down"""
         self.payment_attempts: dict[str, int] = {}
         self.processor_events: set[str] = set()
         self.cancel_reason: str | None = None

@@ -8,7 +8,7 @@ from temporalio import workflow
 
 from workflows.calls import call
 from workflows.context import Purchase
-from workflows.ordering import pay
+from workflows.ordering import cool_down, pay
 from workflows.tracker import deadline_left
 from workflows.waits import call_resendable
 
@@ -59,6 +59,8 @@ async def balance(p: Purchase) -> None:
         await p.waits.wait("the customer to pay the balance", pending, p.policy.balance_window, expires=False)
         assert p.balance is not None
         result = await pay(p, "balance", due, p.balance)
+        if result is None and p.in_time:
+            await cool_down(p, "balance")
         if result is not None:
             p.balance_open = False
             p.record(UndoKind.REFUND_BALANCE, result.payment_intent_id, result.amount_fen)

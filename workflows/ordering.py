@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Literal
 
 from temporalio import workflow
@@ -13,11 +14,16 @@ from workflows.tracker import deadline_left
 
 with workflow.unsafe.imports_passed_through():
     from carbuy.contract.activities import Activity, ChargeInput, ChargeResult
+    from carbuy.contract.public import public
     from carbuy.contract.purchase import PurchaseStage
     from carbuy.contract.undo import UndoKind
 
 
 PaymentKind = Literal["deposit", "balance"]
+
+DECLINE_COOL_DOWN = timedelta(seconds=1)
+"""After a decline, a new attempt is admitted only once this durable timer fired: from a later workflow task
+than the one that took the decline, so a replay meets the retry after the decline, as the live run did."""
 
 
 async def pay(p: Purchase, kind: PaymentKind, amount_fen: int, attempt: Payment) -> ChargeResult | None:
@@ -63,6 +69,10 @@ async def deposit(p: Purchase) -> None:
             raise PurchaseEnded("expired: the deposit was not paid in time")
         assert p.deposit is not None
         result = await pay(p, "deposit", p.quote.deposit_fen, p.deposit)
+        if result is None and p.in_time:
+            # the customer acted in time: a charge that outlasted the window still leaves time to pay again
+            await cool_down(p, "deposit")
+            deadline = max(deadline, workflow.now() + p.policy.retry_after_decline)
         if result is not None:
             p.record(UndoKind.REFUND_DEPOSIT, result.payment_intent_id, result.amount_fen)
             p.tracker.enter(PurchaseStage.LOCK)
@@ -72,6 +82,15 @@ async def deposit(p: Purchase) -> None:
                 "deposit_received", amount_fen=result.amount_fen, lock_by=f"{lock_by:%Y-%m-%d %H:%M} UTC"
             )
             return
+
+
+async def cool_down(p: Purchase, kind: PaymentKind) -> None:
+    """A payment was declined: admit the next attempt once a short durable timer fired (IN_TIME_ACTIONS)."""
+    p.cooling_down.add(kind)
+    try:
+        await workflow.sleep(DECLINE_COOL_DOWN, summary=public(f"{kind} declined: cool-down before a new attempt"))
+    finally:
+        p.cooling_down.discard(kind)
 
 
 async def lock(p: Purchase) -> None:

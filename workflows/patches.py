@@ -19,3 +19,13 @@ OFFER_FULL_PAYMENT = "offer-full-payment-after-denial"
 LEAN_HISTORY = "lean-history"
 """The history diet (issue 8): notifications and the outcome record run as local activities, and the insurance
 branch's wait for a VIN has no timer of its own."""
+
+IN_TIME_ACTIONS = "in-time-actions"
+"""Issue 16: what the customer did in time is honoured, and no handler can reorder a purchase's commands.
+
+- After a declined payment the customer may pay again only after a short durable cool-down (so a retry is
+  admitted from a later workflow task than the decline's), and has at least `retry_after_decline` for it even
+  when the charge outlasted the window.
+- Every wait with a deadline arms its timer even when what it waits for is there already, so timer ids never
+  depend on whether a handler ran before or after the event that opened the wait.
+"""

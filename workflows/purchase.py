@@ -11,7 +11,7 @@ from workflows import branches, compensation, delivery, ordering
 from workflows.calls import refusal
 from workflows.context import Purchase, PurchaseEnded
 from workflows.ops_actions import OpsActions
-from workflows.patches import WORKFLOW_CANCEL_WAIVES_FEE
+from workflows.patches import IN_TIME_ACTIONS, WORKFLOW_CANCEL_WAIVES_FEE
 from workflows.records import Payment
 
 with workflow.unsafe.imports_passed_through():
@@ -64,6 +64,7 @@ class PurchaseWorkflow(OpsActions):
 
     async def _walk(self) -> PurchaseResult:
         p = self.p
+        p.in_time = p.waits.arm_always = workflow.patched(IN_TIME_ACTIONS)
         p.tracker.note(f"order placed: {p.order.model}, plan {p.plan.value}, {p.order.city}")
         p.tracker.publish()
         try:
@@ -118,6 +119,8 @@ class PurchaseWorkflow(OpsActions):
     def _require_no_payment_running(self, attempt: Payment | None, what: str) -> None:
         if attempt is not None and attempt.outcome in (None, "paid"):
             raise self._refuse(f"the {what} is already paid or being processed")
+        if what in self.p.cooling_down:
+            raise self._refuse(f"the {what} payment was declined a moment ago: try again in a few seconds")
 
     @workflow.update(name=Update.PAY_DEPOSIT)
     async def pay_deposit(self, input: PayInput) -> ActionResult:

@@ -27,6 +27,9 @@ with workflow.unsafe.imports_passed_through():
 
 R = TypeVar("R", bound=BaseModel)
 
+ARM_AT_LEAST = timedelta(milliseconds=1)
+"""The shortest deadline timer a patched wait arms (a timeout of 0 would create no timer at all)."""
+
 CUSTOMER_WAIT = "the customer "
 """How the description of a wait on the customer begins (see ordering.py and delivery.py)."""
 
@@ -61,6 +64,8 @@ class Waits:
         self.stopping, self.checkpoint = stopping, checkpoint
         self.retry_round = 0
         self.breaches = 0
+        self.arm_always = False
+        """IN_TIME_ACTIONS: a wait with a deadline arms its timer even when what it waits for is there already"""
         self.events: dict[str, PartnerEvent] = {}
 
     def receive(self, event: PartnerEvent) -> bool:
@@ -131,8 +136,16 @@ class Waits:
     async def _wait_loop(
         self, wait: Wait, ready: Callable[[], bool], sla: timedelta | None, *, expires: bool, resend: Resend | None
     ) -> bool:
-        while not (ready() or self.stopping()):
+        # Whether what the wait needs is there when it starts can differ between the live run and a replay (a
+        # handler runs before the event that opened the wait when both come in one workflow task); the timer
+        # ids that follow must not: so, patched, the deadline timer is armed either way (1 ms at the least).
+        arm = self.arm_always and wait.deadline is not None
+        while arm or not (ready() or self.stopping()):
             seen_round, seen_deadline = self.retry_round, wait.deadline
+            timeout = None if wait.deadline is None else deadline_left(wait.deadline)
+            if arm and timeout is not None:
+                timeout = max(timeout, ARM_AT_LEAST)
+            arm = False
             try:
                 await workflow.wait_condition(
                     lambda r=seen_round, d=seen_deadline: (
@@ -141,7 +154,7 @@ class Waits:
                         or self.retry_round != r
                         or wait.deadline != d
                     ),
-                    timeout=None if wait.deadline is None else deadline_left(wait.deadline),
+                    timeout=timeout,
                 )
             except TimeoutError:
                 if ready():  # what arrived together with the timer still counts

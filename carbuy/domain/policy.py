@@ -20,6 +20,7 @@ DEADLINE_FIELDS = (
     "registration_sla",
     "handover_window",
     "first_service_deadline",
+    "retry_after_decline",
 )
 SCHEDULE_FIELDS = ("first_service_due", "first_service_reminder")
 
@@ -47,6 +48,10 @@ class PurchasePolicy(BaseModel):
     first_service_due: timedelta = Field(default=90 * DAY, description="after handover")
     first_service_reminder: timedelta = Field(default=7 * DAY, description="before the service is due")
     first_service_deadline: timedelta = Field(default=180 * DAY, description="after handover: complete anyway")
+    retry_after_decline: timedelta = Field(
+        default=timedelta(minutes=10),
+        description="after a declined deposit: the least time left to pay again, even past the deposit window",
+    )
 
     max_reallocations: int = Field(
         default=2,

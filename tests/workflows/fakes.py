@@ -103,6 +103,7 @@ class FakePartners:
     @activity.defn(name=a.Activity.CHARGE)
     async def charge(self, input: a.ChargeInput) -> a.ChargeResult:
         self._record(a.Activity.CHARGE, input)
+        await self._gate(a.Activity.CHARGE)
         if input.payment_method in self.declined_cards:
             raise ApplicationError("Your card was declined.", type=ErrorType.PAYMENT_DECLINED, non_retryable=True)
         result = self.charges.setdefault(

@@ -136,11 +136,16 @@ async def test_a_declined_card_can_be_retried_with_another_card_under_a_new_key(
         handle = await start(ts_client, queue, input)
         await until(handle, waiting_for("deposit"))
         declined = await act(handle, Update.PAY_DEPOSIT, PayInput(payment_method="pm_card_chargeDeclined"))
+        # a new attempt is admitted only after a short durable cool-down (IN_TIME_ACTIONS)
+        with pytest.raises(WorkflowUpdateFailedError) as too_soon:
+            await act(handle, Update.PAY_DEPOSIT, PayInput(payment_method=GOOD_CARD))
+        await until(handle, waiting_for("deposit"))
         paid = await act(handle, Update.PAY_DEPOSIT, PayInput(payment_method=GOOD_CARD))
         await handle.cancel()
         with pytest.raises(WorkflowFailureError):
             await handle.result()
     assert declined.accepted is False and "declined" in declined.message
+    assert "try again in a few seconds" in str(too_soon.value.cause)
     assert paid.accepted is True
     assert _refunds(partners) == [input.quote.deposit_fen]  # cancelling the workflow compensates too
     keys = [arg.key for name, arg in partners.calls if name == Activity.CHARGE]
