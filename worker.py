@@ -18,6 +18,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.base import Activities
+from activities.heartbeat import HeartbeatInterceptor
 from activities.ledger import LedgerActivities
 from activities.notifications import NotificationActivities
 from activities.outbox import OutboxSender
@@ -74,6 +75,7 @@ def build_worker(client: Client, settings: Settings, institutions: list[Activiti
         activities=[fn for institution in institutions for fn in institution.all()],
         graceful_shutdown_timeout=timedelta(seconds=20),
         workflow_runner=LEAN_SANDBOX,
+        interceptors=[HeartbeatInterceptor()],
     )
 
 

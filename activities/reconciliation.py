@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 
 from activities.base import Activities
+from activities.heartbeat import heartbeats_itself
 from carbuy.contract.finance import RECONCILE_DAY_ACTIVITY, DiscrepancyType, ReconcileDayInput, ReconcileResult
 from carbuy.finance.run import reconcile_and_keep
 from carbuy.runtime.settings import Settings
@@ -42,6 +43,7 @@ class ReconciliationActivities(Activities):
         return cls(settings, acquire_engine(settings.db), owned=True)
 
     @activity.defn(name=RECONCILE_DAY_ACTIVITY)
+    @heartbeats_itself
     async def reconcile_day(self, input: ReconcileDayInput) -> ReconcileResult:
         """Compare the day's ledger with Stripe and the lender, store the report, return the counts."""
         latest: dict[str, Any] = {"phase": "starting", "done": 0, "total": None}

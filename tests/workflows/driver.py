@@ -12,6 +12,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
+from activities.heartbeat import HeartbeatInterceptor
 from carbuy.contract.order import FinancingPlan
 from carbuy.contract.purchase import (
     ActionResult,
@@ -39,7 +40,9 @@ _started: dict[str, list[WorkflowHandle[PurchaseWorkflow, PurchaseResult]]] = {}
 def strict_worker(client: Client, queue: str, workflows: list[type], activities: list[Callable[..., Any]]) -> Worker:
     """The tests' worker: the SDK's default, strict sandbox, which intercepts a non-deterministic call made in
     workflows/ (the production worker passes that package through: worker.LEAN_SANDBOX)."""
-    return Worker(client, task_queue=queue, workflows=workflows, activities=activities)
+    return Worker(
+        client, task_queue=queue, workflows=workflows, activities=activities, interceptors=[HeartbeatInterceptor()]
+    )
 
 
 @asynccontextmanager
