@@ -11,13 +11,19 @@ from __future__ import annotations
 from carbuy.contract.order import FinancingPlan
 
 HISTORY_EVENT_BUDGET: dict[FinancingPlan, int] = {
-    FinancingPlan.FULL: 126,
-    FinancingPlan.BATTERY_LEASE: 136,
-    FinancingPlan.LOAN: 140,
-    FinancingPlan.LOAN_BATTERY: 146,
+    FinancingPlan.FULL: 72,
+    FinancingPlan.BATTERY_LEASE: 79,
+    FinancingPlan.LOAN: 80,
+    FinancingPlan.LOAN_BATTERY: 86,
 }
-"""Events of a completed purchase per plan: what it takes today on the time-skipping server (119, 129, 133 and
-138; partner callbacks that share a workflow task move each by up to 3) plus a small margin."""
+"""Events of a completed purchase per plan other than its workflow tasks' own (scheduled, started, completed):
+what it takes today on the time-skipping server (70, 77, 78 and 84, each ±1 between runs) plus a margin of 2.
+
+The workflow tasks are left out because how many there are depends on timing, not on the code: partner callbacks
+and activity results that arrive together share one task, and on a busy machine they come one by one (seen:
+the same loan-battery purchase with 19 to 21 tasks, 140 to 147 events in all). The guard test bounds them
+separately: never more than one per thing that can wake the purchase. The whole count is the benchmark's
+(`bench/perf.py --scenarios history`), against LONGEST_PLAN_EVENT_GOAL."""
 
 LONGEST_PLAN_EVENT_GOAL = 150
 """The goal for the longest plan (issue 8); every budget above stays within it."""

@@ -6,10 +6,12 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.heartbeat import HeartbeatInterceptor
@@ -91,6 +93,24 @@ async def until(
         return current
 
     return await eventually(check, timeout=timeout_s)
+
+
+async def skip_time(
+    env: WorkflowEnvironment, handle: WorkflowHandle[PurchaseWorkflow, PurchaseResult], by: timedelta
+) -> None:
+    """Move the time-skipping server's clock on, once the purchase has no activity pending.
+
+    The server skips no time while an activity is pending: its sleep would wait in real time and fail after
+    30 s (on a busy machine once with a lost connection that left the server's clock held back). Waiting here
+    first turns that into a failure that names the activity.
+    """
+
+    async def idle() -> None:
+        pending = (await handle.describe()).raw_description.pending_activities
+        assert not pending, f"activities still pending: {[(a.activity_type.name, a.attempt) for a in pending]}"
+
+    await eventually(idle)
+    await env.sleep(by)
 
 
 def waiting_for(text: str) -> Callable[[PurchaseStatus], bool]:

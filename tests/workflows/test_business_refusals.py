@@ -43,6 +43,7 @@ from tests.workflows.driver import (
     pay_and_lock,
     pay_balance_and_accept,
     purchase_worker,
+    skip_time,
     start,
     status,
     until,
@@ -237,7 +238,7 @@ async def test_no_stock_waits_for_the_oem_and_is_flagged_once_the_allocation_sla
         handle = await start(ts_client, queue, input)
         await pay_and_lock(handle, input)
         waiting = await until(handle, waiting_for("the OEM to allocate a VIN"))
-        await time_skipping_env.sleep(input.policy.allocation_sla + timedelta(minutes=1))
+        await skip_time(time_skipping_env, handle, input.policy.allocation_sla + timedelta(minutes=1))
         stuck = await until(handle, lambda s: s.attention.needed)
     assert not waiting.attention.needed and stuck.state == PurchaseState.ACTIVE  # no stock: it waits on
     assert any("SLA breached: waiting for the OEM to allocate a VIN" in r for r in stuck.attention.reasons)
@@ -271,7 +272,7 @@ async def test_switching_after_the_documents_lapsed_withdraws_the_open_applicati
         handle = await start(ts_client, queue, input)
         await pay_and_lock(handle, input)
         await until(handle, waiting_for("upload loan documents"))
-        await time_skipping_env.sleep(input.policy.loan_documents_window + timedelta(minutes=1))
+        await skip_time(time_skipping_env, handle, input.policy.loan_documents_window + timedelta(minutes=1))
         offered = await until(handle, waiting_for("switch to full payment"))
         await act(handle, Update.SWITCH_TO_FULL_PAYMENT, SwitchToFullPaymentInput())
         await pay_balance_and_accept(handle)

@@ -20,8 +20,13 @@ async def test_a_completed_purchase_answers_its_status_with_no_worker_running(ts
         result = await handle.result()
         assert result.status is not None
         last_open = result.status
-        # the same status the query gave while the purchase ran, up to its end
-        assert (await status(handle)).timeline == last_open.timeline
+        # the same steps the query gave while the purchase ran, up to its end. Not their times: this query is
+        # answered by a replay, and a status query that reached the running purchase between an activity's
+        # result and the workflow task that delivers it applies the result live, with the clock of the query's
+        # activation (docs/operations.md, "a query that applies events live"); seen once on a busy machine,
+        # 6 ms apart on one entry.
+        replayed = (await status(handle)).timeline
+        assert [(e.stage, e.event) for e in replayed] == [(e.stage, e.event) for e in last_open.timeline]
 
     # the worker is gone: a query would wait for one; the route answers from the result
     answered = await get_purchase(input.order.order_id, ts_client)

@@ -1,6 +1,7 @@
 """A guard against history growth: every plan's happy purchase stays within its event and byte budget.
 
-It counts events, not time: an extra activity, timer, upsert or workflow task on the happy path shows here in CI.
+It counts events, not time: an extra activity, timer, upsert or marker on the happy path shows here in CI, and a
+workflow task that nothing woke; how many wake-ups share a task depends on timing and is left to the benchmark.
 """
 
 from __future__ import annotations
@@ -37,7 +38,21 @@ async def test_a_completed_purchase_stays_within_its_history_budget(ts_client: C
     assert result.state == PurchaseState.COMPLETED
     kinds = Counter((e.WhichOneof("attributes") or "?").removesuffix("_event_attributes") for e in history.events)
     breakdown = ", ".join(f"{kind} {n}" for kind, n in kinds.most_common())
-    assert len(history.events) <= HISTORY_EVENT_BUDGET[plan], f"{len(history.events)} events: {breakdown}"
+    tasks = sum(kinds[f"workflow_task_{step}"] for step in ("scheduled", "started", "completed"))
+    assert len(history.events) - tasks <= HISTORY_EVENT_BUDGET[plan], f"{len(history.events)} events: {breakdown}"
+    wakes = sum(
+        kinds[k]
+        for k in (
+            "workflow_execution_started",
+            "activity_task_completed",
+            "activity_task_failed",
+            "activity_task_timed_out",
+            "timer_fired",
+            "workflow_execution_signaled",
+            "workflow_execution_update_accepted",
+        )
+    )
+    assert kinds["workflow_task_completed"] <= wakes, breakdown  # a task only when something woke the purchase
     assert History(events=history.events).ByteSize() <= HISTORY_BYTES_BUDGET
     # notifications and the outcome record are local activities (markers), never activity tasks
     scheduled = {

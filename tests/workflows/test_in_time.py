@@ -4,7 +4,7 @@ decline that came after the window still leaves the customer time to pay again (
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
@@ -24,12 +24,15 @@ WINDOW = timedelta(seconds=3)
 real time while the charge is held at the processor."""
 
 
-async def _charging_past_the_window(
-    env: WorkflowEnvironment, handle: WorkflowHandle[PurchaseWorkflow, PurchaseResult], partners: FakePartners
-) -> None:
-    """Wait until the charge is at the processor and the deposit window has passed on the server's clock."""
-    deadline = next(w.deadline for w in (await status(handle)).waiting_for if "deposit" in w.what)
+async def _deposit_deadline(handle: WorkflowHandle[PurchaseWorkflow, PurchaseResult]) -> datetime:
+    waiting = await until(handle, waiting_for("deposit"))
+    deadline = next(w.deadline for w in waiting.waiting_for if "deposit" in w.what)
     assert deadline is not None
+    return deadline
+
+
+async def _charging_past_the_window(env: WorkflowEnvironment, deadline: datetime, partners: FakePartners) -> None:
+    """Wait until the charge is at the processor and the deposit window has passed on the server's clock."""
 
     async def past() -> None:
         assert any(name == Activity.CHARGE for name, _ in partners.calls)
@@ -47,9 +50,9 @@ async def test_a_decline_that_comes_after_the_deposit_window_still_lets_the_cust
     input = purchase_input(FinancingPlan.FULL, policy=policy)
     async with purchase_worker(ts_client, partners) as queue:
         handle = await start(ts_client, queue, input)
-        await until(handle, waiting_for("deposit"))
+        deadline = await _deposit_deadline(handle)
         paying = asyncio.create_task(act(handle, Update.PAY_DEPOSIT, PayInput(payment_method="pm_card_chargeDeclined")))
-        await _charging_past_the_window(time_skipping_env, handle, partners)  # the processor outlasts the window
+        await _charging_past_the_window(time_skipping_env, deadline, partners)  # the processor outlasts the window
         gate.set()
         declined = await paying
         assert declined.accepted is False and "declined" in declined.message
@@ -71,9 +74,9 @@ async def test_a_deposit_charge_that_outlasts_its_window_completes_and_the_purch
     input = purchase_input(FinancingPlan.FULL, policy=PurchasePolicy(deposit_window=WINDOW))
     async with purchase_worker(ts_client, partners) as queue:
         handle = await start(ts_client, queue, input)
-        await until(handle, waiting_for("deposit"))
+        deadline = await _deposit_deadline(handle)
         paying = asyncio.create_task(act(handle, Update.PAY_DEPOSIT, PayInput(payment_method=GOOD_CARD)))
-        await _charging_past_the_window(time_skipping_env, handle, partners)
+        await _charging_past_the_window(time_skipping_env, deadline, partners)
         gate.set()
         paid = await paying
         assert paid.accepted is True

@@ -36,6 +36,7 @@ from tests.workflows.driver import (
     act,
     pay_and_lock,
     purchase_worker,
+    skip_time,
     start,
     status,
     until,
@@ -79,7 +80,7 @@ async def test_a_lender_that_never_answers_is_flagged_after_the_sla_and_an_ops_r
         await until(handle, waiting_for("the lender's decision"))
         assert await _flag(ts_client, handle.id) == (False, None)
 
-        await time_skipping_env.sleep(input.policy.loan_decision_sla + timedelta(minutes=1))
+        await skip_time(time_skipping_env, handle, input.policy.loan_decision_sla + timedelta(minutes=1))
         stuck = await until(handle, lambda s: s.attention.needed)
         assert stuck.state == PurchaseState.ACTIVE  # it keeps waiting
         assert "SLA breached: waiting for the lender's decision" in stuck.attention.reasons[0]
@@ -181,7 +182,7 @@ async def test_extending_a_breached_deadline_clears_the_flag_and_gives_the_wait_
         handle = await start(ts_client, queue, input)
         await pay_and_lock(handle, input)
         await until(handle, waiting_for("pay the balance"))
-        await time_skipping_env.sleep(input.policy.balance_window + timedelta(minutes=1))
+        await skip_time(time_skipping_env, handle, input.policy.balance_window + timedelta(minutes=1))
         stuck = await until(handle, lambda s: s.attention.needed)
         assert [w.breached for w in stuck.waiting_for] == [True]
 

@@ -13,7 +13,7 @@ from carbuy.contract.order import FinancingPlan, PurchaseMode
 from carbuy.contract.purchase import PurchaseStage, PurchaseState
 from carbuy.domain.pricing import balance_due_fen
 from tests.factories import purchase_input
-from tests.workflows.driver import buy_until_handover, purchase_worker, start, status, until
+from tests.workflows.driver import buy_until_handover, purchase_worker, skip_time, start, status, until
 from tests.workflows.fakes import FakePartners
 
 
@@ -67,7 +67,7 @@ async def test_purchase_waits_ninety_days_for_the_first_service_and_reminds_befo
 
         assert "first_service_reminder" not in templates()
 
-        await time_skipping_env.sleep(timedelta(days=84))
+        await skip_time(time_skipping_env, handle, timedelta(days=84))
         after = await status(handle)
         assert after.stage == PurchaseStage.FIRST_SERVICE
         assert "first_service_reminder" in templates()
