@@ -47,7 +47,7 @@ def _assert_clean(code: int, summary: dict[str, Any], output: str, *, purchases:
 
 
 def test_a_short_chaos_run_ends_every_purchase_where_it_should_with_clean_money(tmp_path: Path) -> None:
-    code, summary, output, took = _chaos(
+    code, summary, output, _ = _chaos(
         tmp_path,
         "--purchases",
         "12",
@@ -57,12 +57,10 @@ def test_a_short_chaos_run_ends_every_purchase_where_it_should_with_clean_money(
         "12",
         "--kills",
         "1",
-        # the shortest window (45 s) outlasts an activity lost with a killed worker (retried after its 30 s
-        # start-to-close timeout) plus a Temporal restart: a customer who acted in time is never expired by them
+        # the runner's own shortest window (20 s): an activity held by a killed worker is retried within
+        # seconds (heartbeats), and a customer who acted in time is never expired (IN_TIME_ACTIONS)
         "--temporal-restarts",
         "1",
-        "--deadline-floor-s",
-        "45",
         "--timeout-s",
         "130",
         # short pauses before each disruption, so both strike while the 12 purchases still run (a disruption
@@ -81,7 +79,6 @@ def test_a_short_chaos_run_ends_every_purchase_where_it_should_with_clean_money(
     reached = {p["reached"] for p in summary["purchases"]}
     assert {Outcome.COMPLETED.value, Outcome.CANCELLED_WITH_FEE.value, Outcome.CANCELLED_NO_FEE.value} <= reached
     assert "Temporal restarts" in output and "money audit: 12 purchases, 0 discrepancies" in output
-    assert took < 150
 
 
 @pytest.mark.slow

@@ -117,6 +117,13 @@ class ChaosCustomer:
         self.log.problems.append("the order could not be placed before the deadline")
         return False
 
+    async def _watch(self) -> None:
+        """Read the status every poll while an action waits for its answer (kept as the last status seen)."""
+        while True:
+            await asyncio.sleep(self.poll_s)
+            if (status := await self._status()) is not None:
+                self.log.last = status
+
     async def _status(self) -> PurchaseStatus | None:
         response = await self.api.call("GET", f"/purchases/{self.plan.order_id}")
         if response is None or response.status_code != 200:
@@ -185,7 +192,13 @@ class ChaosCustomer:
 
     async def _send(self, path: str, body: dict[str, Any], *, note: str = "") -> httpx.Response | None:
         await asyncio.sleep(self.rng.uniform(0, self.plan.max_delay_s))
-        response = await self.api.call("POST", f"/purchases/{self.plan.order_id}/{path}", json=body)
+        # a front end keeps showing the purchase while an action is answered: those status queries reach the
+        # worker while the action's activities run, which is where a query can meet events no task has seen
+        watching = asyncio.create_task(self._watch())
+        try:
+            response = await self.api.call("POST", f"/purchases/{self.plan.order_id}/{path}", json=body)
+        finally:
+            watching.cancel()
         what = f"{path}{f' ({note})' if note else ''}"
         if response is None:
             self.log.actions.append(f"{what}: unavailable")

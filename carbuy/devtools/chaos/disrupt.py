@@ -6,14 +6,20 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from pydantic import BaseModel
+from temporalio.api.enums.v1 import PendingActivityState
+from temporalio.client import Client
+from temporalio.service import RPCError
 
 from carbuy.devtools.chaos.api import Api, sleep_unless
 from carbuy.devtools.chaos.plan import Disruption, DisruptionKind
 from carbuy.devtools.devstack import DevStack
+from carbuy.runtime.temporal import connect
 
 RECOVERY_TIMEOUT_S = 90.0
+RETRY_TIMEOUT_S = 60.0
 
 
 class DisruptionRecord(BaseModel):
@@ -28,6 +34,21 @@ class DisruptionRecord(BaseModel):
     """from up again until the API answered a status query through the worker (None: never)"""
     detail: str = ""
     problem: str | None = None
+    held: int = 0
+    """worker kill: activity attempts the killed worker was running"""
+    retried: int = 0
+    """worker kill: how many of them were seen started again (on the restarted worker) within the timeout"""
+    first_retry_s: float | None = None
+    """worker kill: from the SIGKILL until the first of them was started again"""
+    last_retry_s: float | None = None
+    """worker kill: from the SIGKILL until the last of them was started again (or had completed)"""
+
+
+@dataclass(frozen=True)
+class _Held:
+    workflow_id: str
+    activity_id: str
+    attempt: int
 
 
 class Progress:
@@ -57,6 +78,7 @@ class Disruptor:
         self.say = say
         self.records: list[DisruptionRecord] = []
         self.began = time.monotonic()
+        self._client: Client | None = None
 
     async def run(self, finished: asyncio.Event) -> None:
         """Strike each planned disruption once its moment comes, unless every purchase has ended."""
@@ -78,15 +100,18 @@ class Disruptor:
             )
 
     async def _kill_worker(self, disruption: Disruption) -> DisruptionRecord:
+        held = await self._running_activities()
         at = time.monotonic()
         worker = self.stack.process("worker")
         pid = worker.pid
         await asyncio.to_thread(worker.kill)
+        retries = asyncio.create_task(self._retries(held, at))
         await asyncio.sleep(disruption.downtime_s)
         await asyncio.to_thread(self.stack.restart, "worker")
         problem = await self._worker_ready()
         up = time.monotonic()
         recovered = await self._recovered()
+        retried = await retries
         return DisruptionRecord(
             kind=disruption.kind,
             at_s=at - self.began,
@@ -94,7 +119,55 @@ class Disruptor:
             recovered_s=recovered,
             detail=f"(SIGKILL pid {pid}, new pid {self.stack.process('worker').pid})",
             problem=problem or (None if recovered is not None else "no status query answered after the restart"),
+            held=len(held),
+            retried=len(retried),
+            first_retry_s=min(retried, default=None),
+            last_retry_s=max(retried, default=None),
         )
+
+    async def _temporal(self) -> Client:
+        if self._client is None:
+            self._client = await connect(self.stack.settings)
+        return self._client
+
+    async def _pending(self, workflow_id: str) -> dict[str, tuple[int, bool]]:
+        """A running purchase's pending activities: id → (attempt, whether an attempt is running now)."""
+        description = await (await self._temporal()).get_workflow_handle(workflow_id).describe()
+        return {
+            a.activity_id: (a.attempt, a.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED)
+            for a in description.raw_description.pending_activities
+        }
+
+    async def _running_activities(self) -> list[_Held]:
+        """The activity attempts running right now (on the worker about to be killed), by Temporal's word."""
+        try:
+            client = await self._temporal()
+            held: list[_Held] = []
+            async for execution in client.list_workflows("ExecutionStatus = 'Running'"):
+                pending = await self._pending(execution.id)
+                held += [_Held(execution.id, aid, attempt) for aid, (attempt, running) in pending.items() if running]
+            return held
+        except RPCError as err:
+            self.say(f"could not list the running activities before the kill: {err.message}")
+            return []
+
+    async def _retries(self, held: list[_Held], killed_at: float) -> list[float]:
+        """Seconds from the kill until each held activity was seen started again (one that is seen done first,
+        because it finished before the kill or its retry finished between two looks, has no time)."""
+        seen: dict[_Held, float | None] = {}
+        while len(seen) < len(held) and time.monotonic() - killed_at < RETRY_TIMEOUT_S:
+            for h in [h for h in held if h not in seen]:
+                try:
+                    pending = await self._pending(h.workflow_id)
+                except RPCError:
+                    continue  # Temporal or the purchase is not answering yet
+                attempt, running = pending.get(h.activity_id, (None, False))
+                if attempt is None:
+                    seen[h] = None  # done (it finished before the kill, or its retry finished between two looks)
+                elif attempt > h.attempt and running:
+                    seen[h] = time.monotonic() - killed_at
+            await asyncio.sleep(0.1)
+        return [t for t in seen.values() if t is not None]
 
     async def _restart_temporal(self, disruption: Disruption) -> DisruptionRecord:
         at = time.monotonic()

@@ -7,7 +7,7 @@ from collections import Counter
 from rich.console import Console
 from rich.table import Table
 
-from carbuy.devtools.chaos.plan import Outcome
+from carbuy.devtools.chaos.plan import DisruptionKind, Outcome
 from carbuy.devtools.chaos.summary import ChaosSummary
 
 PLANNED = (Outcome.COMPLETED, Outcome.CANCELLED_WITH_FEE, Outcome.CANCELLED_NO_FEE)
@@ -69,7 +69,7 @@ def _mismatches(summary: ChaosSummary) -> Table:
         why = "; ".join([*p.waiting_for, *p.attention, *p.problems, *([p.temporal] if p.temporal else [])])
         why = why or p.reason or ""
         if (p.reason or "").startswith("expired") and "abandon" not in p.behaviour:
-            why += " (a customer's window passed while it was acting: under this load, raise --deadline-floor-s)"
+            why += " (a customer who acted was expired: a defect of carbuy)"
         table.add_row(
             p.order_id,
             p.plan,
@@ -100,10 +100,13 @@ def _disruptions(summary: ChaosSummary) -> Table:
         title=f"disruptions: {summary.kills} worker kills, {summary.temporal_restarts} Temporal restarts",
         title_justify="left",
     )
-    for column in ("at (s)", "kind", "down (s)", "recovered (s)", "detail"):
+    for column in ("at (s)", "kind", "down (s)", "recovered (s)", "held", "retried", "kill → retry (s)", "detail"):
         table.add_column(column)
     for d in summary.disruptions:
         recovered = "never" if d.recovered_s is None else f"{d.recovered_s:.1f}"
         detail = d.detail + (f" [red]{d.problem}[/red]" if d.problem else "")
-        table.add_row(f"{d.at_s:.1f}", d.kind.value, f"{d.down_s:.1f}", recovered, detail)
+        killed = d.kind is DisruptionKind.WORKER_KILL
+        retry = "" if d.first_retry_s is None else f"{d.first_retry_s:.1f}–{d.last_retry_s:.1f}"
+        held, retried = (str(d.held), str(d.retried)) if killed else ("", "")
+        table.add_row(f"{d.at_s:.1f}", d.kind.value, f"{d.down_s:.1f}", recovered, held, retried, retry, detail)
     return table

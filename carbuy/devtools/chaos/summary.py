@@ -94,6 +94,14 @@ class ChaosSummary(BaseModel):
 
     @computed_field  # type: ignore[prop-decorator]
     @property
+    def kill_to_retry_s(self) -> float | None:
+        """The longest time, over the worker kills, from the SIGKILL until the last activity it held was started
+        again (None: no kill held an activity that was seen retried)."""
+        times = [d.last_retry_s for d in self.disruptions if d.last_retry_s is not None]
+        return max(times, default=None)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
     def temporal_restarts(self) -> int:
         """Temporal server restarts done."""
         return sum(1 for d in self.disruptions if d.kind is DisruptionKind.TEMPORAL_RESTART)
