@@ -30,8 +30,7 @@ from carbuy.runtime.temporal import TemporalConnectionError, connect
 from observability.logs import configure_logging
 from observability.metrics import serve_metrics
 from observability.sdk import sdk_runtime
-from workflows.purchase import PurchaseWorkflow
-from workflows.reconciliation import ReconciliationWorkflow
+from workflows.registry import WORKFLOWS
 
 log = logging.getLogger("carbuy.worker")
 
@@ -71,7 +70,7 @@ def build_worker(client: Client, settings: Settings, institutions: list[Activiti
     return Worker(
         client,
         task_queue=settings.temporal.task_queue,
-        workflows=[PurchaseWorkflow, ReconciliationWorkflow],
+        workflows=WORKFLOWS,
         activities=[fn for institution in institutions for fn in institution.all()],
         graceful_shutdown_timeout=timedelta(seconds=20),
         workflow_runner=LEAN_SANDBOX,

@@ -19,6 +19,7 @@ from carbuy.cli.db import db_app
 from carbuy.cli.finance import finance_app
 from carbuy.cli.ops import ops_app
 from carbuy.cli.outbox import outbox_app
+from carbuy.cli.replay import replay
 from carbuy.client.api import StarterClient
 from carbuy.contract.order import FinancingPlan
 from carbuy.runtime.settings import Settings
@@ -39,6 +40,7 @@ app.add_typer(finance_app, name="finance")
 app.add_typer(ops_app, name="ops")
 app.add_typer(outbox_app, name="outbox")
 app.command("chaos")(chaos)
+app.command("replay")(replay)
 app.add_typer(audit_app, name="audit")
 
 

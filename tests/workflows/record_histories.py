@@ -18,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from carbuy.contract.order import FinancingPlan
 from carbuy.contract.purchase import (
     CancelInput,
+    PayInput,
     PurchaseInput,
     PurchaseResult,
     SwitchToFullPaymentInput,
@@ -64,12 +65,20 @@ async def _deposit_expires(handle: Handle, input: PurchaseInput) -> None:
     return None
 
 
+async def _declined_then_paid(handle: Handle, input: PurchaseInput) -> None:
+    await until(handle, waiting_for("deposit"))
+    await act(handle, Update.PAY_DEPOSIT, PayInput(payment_method="pm_card_chargeDeclined"))
+    await pay_and_lock(handle, input)  # once the cool-down let the deposit be paid again
+    await pay_balance_and_accept(handle)
+
+
 Drive = Callable[[Handle, PurchaseInput], Awaitable[None]]
 SCENARIOS: dict[str, tuple[PurchaseInput, Drive, set[str]]] = {
     **{f"completed_{plan.value}": (purchase_input(plan), _complete, set()) for plan in FinancingPlan},
     "cancelled_after_lock_loan": (purchase_input(FinancingPlan.LOAN), _cancel_after_lock, set()),
     "expired_before_deposit": (purchase_input(FinancingPlan.FULL), _deposit_expires, set()),
     "reallocated_after_damage_full": (purchase_input(FinancingPlan.FULL), _complete, {"damaged"}),
+    "deposit_declined_then_paid_full": (purchase_input(FinancingPlan.FULL), _declined_then_paid, set()),
     "switched_to_full_after_denied_loan": (
         purchase_input(FinancingPlan.LOAN),
         _switch_to_full_payment,

@@ -32,12 +32,20 @@ def render(summary: ChaosSummary, console: Console) -> None:
         console.print(f"money audit: {audit.purchases} purchases, {len(audit.discrepancies)} discrepancies")
         for line in audit.discrepancies[:MAX_ROWS]:
             console.print(f"  [red]{line}[/red]")
+    replay = summary.replay
+    if not replay.ran:
+        console.print(f"[red]replay did not run: {replay.error}[/red]")
+    else:
+        console.print(f"replayed {replay.replayed} of {replay.total} histories on today's code")
+        for line in replay.failures[:MAX_ROWS]:
+            console.print(f"  [red]{line}[/red]")
     for problem in summary.problems:
         console.print(f"[red]problem: {problem}[/red]")
     verdict = "[green]OK[/green]" if summary.ok else "[red]NOT OK[/red]"
     console.print(
         f"{verdict}: {len(summary.purchases)} purchases, {len(summary.mismatches)} mismatches, "
-        f"{len(summary.waiting)} waiting, {len(summary.unreadable)} unreadable, {summary.faults_total} faults, "
+        f"{len(summary.waiting)} waiting, {len(summary.unreadable)} unreadable, "
+        f"{len(replay.failures) if replay.ran else 'unchecked'} unreplayable, {summary.faults_total} faults, "
         f"{summary.kills} worker kills, "
         f"{summary.temporal_restarts} Temporal restarts, {len(audit.discrepancies)} discrepancies; "
         f"wall {summary.wall_s:.1f}s (stack up in {summary.stack_up_s:.1f}s), seed {summary.seed}"

@@ -22,8 +22,9 @@ from carbuy.devtools.chaos.disrupt import Disruptor, Progress
 from carbuy.devtools.chaos.faults import injected_faults, set_faults
 from carbuy.devtools.chaos.ops import ChaosOps
 from carbuy.devtools.chaos.plan import Outcome, PurchasePlan, plan_disruptions, plan_purchases
-from carbuy.devtools.chaos.summary import AuditReport, ChaosSummary, PurchaseReport, reached_outcome
+from carbuy.devtools.chaos.summary import AuditReport, ChaosSummary, PurchaseReport, ReplayCheck, reached_outcome
 from carbuy.devtools.devstack import DevStack
+from carbuy.devtools.replay import replay_histories
 from carbuy.finance.audit.money import audit_money
 from carbuy.runtime.settings import Settings
 from carbuy.runtime.temporal import connect
@@ -74,6 +75,8 @@ async def _run(
         reports = [run.report(plan, seen_in_temporal.get(plan.order_id)) for plan in plans]
         faults = await injected_faults(sandbox)
         audit = await _audit(settings, [log.order_id for log in run.logs.values() if log.placed])
+        say("replaying every history of the run on today's code ...")
+        replay = await _replay(settings)
         problems = [f"{p.name} is not running at the end:\n{p.log_tail(10)}" for p in stack.processes if not p.running]
         return ChaosSummary(
             seed=config.seed,
@@ -88,6 +91,7 @@ async def _run(
             ops_refused=run.ops.refused,
             api_unavailable=backend.unavailable + ops_api.unavailable,
             audit=audit,
+            replay=replay,
             problems=problems,
         )
     finally:
@@ -115,6 +119,20 @@ async def _unseen_ends(settings: Settings, logs: Iterable[CustomerLog]) -> dict[
     except RPCError as err:
         return {order_id: f"Temporal unavailable: {err.message}" for order_id in unseen}
     return found
+
+
+async def _replay(settings: Settings) -> ReplayCheck:
+    """`carbuy replay` over the run's own server: every purchase's history, with the worker's converter."""
+    try:
+        report = await replay_histories(await connect(settings))
+    except RPCError as err:
+        return ReplayCheck(ran=False, error=f"Temporal unavailable: {err.message}")
+    return ReplayCheck(
+        ran=True,
+        total=report.total,
+        replayed=report.replayed,
+        failures=[f"{f.workflow_id}: {f.error}" for f in report.failures],
+    )
 
 
 async def _audit(settings: Settings, order_refs: list[str]) -> AuditReport:

@@ -69,8 +69,19 @@ class AuditReport(BaseModel):
     error: str | None = None
 
 
+class ReplayCheck(BaseModel):
+    """Every history of the run replayed on today's code at its end (`carbuy replay` over the run's server)."""
+
+    ran: bool
+    total: int = 0
+    replayed: int = 0
+    failures: list[str] = Field(default_factory=list)
+    error: str | None = None
+
+
 class ChaosSummary(BaseModel):
-    """Everything a chaos run found; `ok` only with no mismatch, no unexpected wait and no discrepancy."""
+    """Everything a chaos run found; `ok` only with no mismatch, no unexpected wait, no discrepancy and every
+    history replayed."""
 
     seed: int
     concurrency: int
@@ -84,6 +95,7 @@ class ChaosSummary(BaseModel):
     ops_refused: list[str] = Field(default_factory=list)
     api_unavailable: int = Field(default=0, description="calls the API answered 5xx or not at all (and were retried)")
     audit: AuditReport
+    replay: ReplayCheck = Field(default_factory=lambda: ReplayCheck(ran=False, error="not run"))
     problems: list[str] = Field(default_factory=list, description="the runner's own: a process that died, ...")
 
     @computed_field  # type: ignore[prop-decorator]
@@ -142,7 +154,8 @@ class ChaosSummary(BaseModel):
     def ok(self) -> bool:
         """Every purchase reached what it should, none waits, the money audit is clean, nothing else broke."""
         disrupted = any(d.problem for d in self.disruptions)
-        return not (self.mismatches or self.waiting or not self.audit.ok or self.problems or disrupted)
+        unreplayable = not self.replay.ran or bool(self.replay.failures)
+        return not (self.mismatches or self.waiting or not self.audit.ok or self.problems or disrupted or unreplayable)
 
     def by_plan(self) -> dict[str, Counter[Outcome]]:
         """Reached outcomes per financing plan."""
