@@ -1,4 +1,7 @@
-"""Shared fixtures: the real servers (Temporal, localstripe, partner sandbox) as test fixtures."""
+"""Shared fixtures: the real servers (Temporal, localstripe, partner sandbox) as test fixtures.
+
+The reaper (tests/fixtures/reaper.py) comes first: whatever the run starts dies with it, even when it is killed.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import sys
 import pytest
 
 pytest_plugins = [
+    "tests.fixtures.reaper",
     "tests.fixtures.temporal",
     "tests.fixtures.localstripe",
     "tests.fixtures.sandbox",
