@@ -42,6 +42,9 @@ def _assert_clean(code: int, summary: dict[str, Any], output: str, *, purchases:
     assert summary["audit"]["purchases"] == purchases
     assert summary["problems"] == [], output
     assert [d for d in summary["disruptions"] if d["problem"]] == [], output
+    replay = summary["replay"]
+    assert replay["ran"] and replay["failures"] == [], output
+    assert replay["replayed"] == replay["total"] >= purchases  # every purchase's history, on today's code
     assert summary["ok"] is True
     assert code == 0, output
 
