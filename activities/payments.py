@@ -2,10 +2,15 @@
 
 Every Stripe object carbuy creates is recorded under our own key in our database and looked up before
 anything is created, because a local Stripe server ignores Idempotency-Key (real Stripe honours it too,
-so the same key is also sent). A charge is created unconfirmed, recorded, then confirmed: a crash at any
-point leaves at most an unconfirmed PaymentIntent that no money moved through, and a retry confirms the
-recorded one. Network errors, 5xx and rate limits are raised as they are: Temporal retries the activity,
-so the SDK's own retries are off.
+so the same key is also sent). A crash can fall between a create and its record, so what Stripe can list
+is also looked for there, by the key it carries in its metadata, before it is created: a refund among the
+intent's refunds, and the order's Customer (one per order, shared by its charges) among those with its
+email, customer_email(order_ref): an address under .invalid, never delivered, holding no PII. Two
+attempts racing may both create a Customer: the first record wins, both use the recorded one, and the
+other Customer, which nothing was attached to, is deleted. A charge is created unconfirmed, recorded,
+then confirmed: a crash at any point leaves at most an unconfirmed PaymentIntent that no money moved
+through, and a retry confirms the recorded one. Network errors, 5xx and rate limits are raised as they
+are: Temporal retries the activity, so the SDK's own retries are off.
 """
 
 from __future__ import annotations
@@ -38,6 +43,11 @@ PAYMENT_PROCESSING = "PaymentProcessing"
 """ApplicationError type (retryable): Stripe has not settled the payment yet; a later attempt reads it again."""
 
 _COUNTED_REFUND_STATUSES = frozenset({"pending", "requires_action", "succeeded"})
+
+
+def customer_key(order_ref: str) -> str:
+    """Our key for an order's Stripe Customer: recorded in payment_keys and carried in the Customer's metadata."""
+    return f"{order_ref}:customer"
 
 
 class PaymentActivities(Activities):
@@ -183,16 +193,37 @@ class PaymentActivities(Activities):
         return await self._gateway.retrieve_payment_intent(row.object_id)
 
     async def _customer_for(self, order_ref: str) -> str:
-        """One Stripe Customer per order (so per purchase), shared by its deposit and balance charges."""
-        key = f"{order_ref}:customer"
+        """One Stripe Customer per order (so per purchase), shared by its deposit and balance charges.
+
+        The recorded one; else one created under the key before a crash (found by its email, the oldest); else a
+        new one. Whichever is recorded first is the order's: every attempt uses the row it gets back, so any other
+        Customer under the key (made by an attempt that raced this one) has nothing attached and is used by nobody,
+        and this attempt deletes those it made or saw.
+        """
+        key = customer_key(order_ref)
         recorded = await self._keys.get(key)
         if recorded is not None:
             return recorded.object_id
-        customer = await self._gateway.create_customer(order_ref=order_ref, idempotency_key=key)
+        # A Customer created under this key before a crash, before it could be recorded.
+        seen = await self._gateway.find_customers(order_ref=order_ref, key=key)
+        if not seen:
+            seen = [await self._gateway.create_customer(order_ref=order_ref, key=key)]
         row = await self._keys.record(
-            PaymentKeyCreate(key=key, object_type=PaymentObjectType.CUSTOMER, object_id=customer, order_ref=order_ref)
+            PaymentKeyCreate(key=key, object_type=PaymentObjectType.CUSTOMER, object_id=seen[0], order_ref=order_ref)
         )
+        for extra in seen:
+            if extra != row.object_id:
+                await self._delete_unused_customer(extra, row.object_id)
         return row.object_id
+
+    async def _delete_unused_customer(self, customer: str, recorded: str) -> None:
+        """Delete a Customer the recorded one replaces; best effort, as an unused Customer is harmless."""
+        try:
+            await self._gateway.delete_customer(customer)
+        except stripe.StripeError as error:  # already deleted by the attempt that saw it too, or Stripe is down
+            activity.logger.warning("customer %s left unused for %s: %s", customer, recorded, error)
+        else:
+            activity.logger.warning("customer %s deleted, unused for %s", customer, recorded)
 
     async def _confirm(self, payment_intent: str, key: str) -> stripe.PaymentIntent:
         try:

@@ -5,11 +5,34 @@ localstripe by default (settings.stripe.api_base), real Stripe when api_base is 
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 import stripe
 from stripe.params import PaymentIntentCreateParams
 
 from carbuy.runtime.settings import StripeSettings
 from observability.calls import MeteredStripeHTTPClient
+
+CUSTOMER_EMAIL_DOMAIN = "orders.carbuy.invalid"
+"""The domain of every order's Customer email: .invalid (RFC 2606) never resolves, so nothing is ever delivered."""
+
+_SLUG_MAX = 40
+_NOT_SLUG = re.compile(r"[^a-z0-9_-]")
+
+
+def customer_email(order_ref: str) -> str:
+    """The Customer email of an order: what finds the order's Customer again after a crash (no PII, never mailed).
+
+    The local part is the order ref lowercased with anything but [a-z0-9_-] made "-" and cut to 40 characters,
+    then "." and the first 12 hex digits of the ref's SHA-256: a valid dot-atom of at most 53 characters whatever
+    the ref holds, distinct for refs differing only in case or beyond the cut, and lowercase, so Stripe's
+    case-sensitive email filter finds it whether or not anything lowercases it on the way.
+    CHAOS-2026-00522 → chaos-2026-00522.<12 hex>@orders.carbuy.invalid.
+    """
+    slug = _NOT_SLUG.sub("-", order_ref.lower())[:_SLUG_MAX] or "order"
+    digest = hashlib.sha256(order_ref.encode()).hexdigest()[:12]
+    return f"{slug}.{digest}@{CUSTOMER_EMAIL_DOMAIN}"
 
 
 class StripeGateway:
@@ -29,12 +52,30 @@ class StripeGateway:
             http_client=self._http,
         )
 
-    async def create_customer(self, *, order_ref: str, idempotency_key: str) -> str:
-        """A Customer for one purchase, carrying the order reference only (no PII goes to Stripe)."""
+    async def create_customer(self, *, order_ref: str, key: str) -> str:
+        """A Customer for one purchase under our key (also its Idempotency-Key), found again by find_customers.
+
+        It carries the order's customer_email and metadata {order_ref, key}, nothing else (no PII goes to Stripe).
+        """
         customer = await self._client.v1.customers.create_async(
-            {"metadata": {"order_ref": order_ref}}, {"idempotency_key": idempotency_key}
+            {"email": customer_email(order_ref), "metadata": {"order_ref": order_ref, "key": key}},
+            {"idempotency_key": key},
         )
         return customer.id
+
+    async def find_customers(self, *, order_ref: str, key: str) -> list[str]:
+        """The Customers created under our key for an order, oldest first (ties by id), all pages.
+
+        The list endpoint filtered by email is strongly consistent on real Stripe (the Search API lags by up to a
+        minute) and localstripe supports it; the metadata key is checked here, as no list filter takes it.
+        """
+        page = await self._client.v1.customers.list_async({"email": customer_email(order_ref), "limit": 100})
+        found = [c async for c in page.auto_paging_iter() if _metadata(c, "key") == key]
+        return [c.id for c in sorted(found, key=lambda c: (c.created, c.id))]
+
+    async def delete_customer(self, customer: str) -> None:
+        """Delete a Customer (one nobody uses: nothing was attached to it)."""
+        await self._client.v1.customers.delete_async(customer)
 
     async def attach_payment_method(self, *, payment_method: str, customer: str, idempotency_key: str) -> None:
         """Attach the card to the customer (where cards are checked), unless it is attached already."""
@@ -86,6 +127,14 @@ class StripeGateway:
     async def aclose(self) -> None:
         """Close the HTTP connections."""
         await self._http.close_async()  # type: ignore[no-untyped-call]
+
+
+def _metadata(obj: stripe.Customer, name: str) -> str | None:
+    """A metadata value of a Stripe object, if it has metadata and the value (localstripe may leave it out)."""
+    if "metadata" not in obj or obj["metadata"] is None or name not in obj["metadata"]:
+        return None
+    value = obj["metadata"][name]
+    return value if isinstance(value, str) else None
 
 
 def _id_of(value: str | stripe.Customer | None) -> str | None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 import stripe
@@ -12,8 +15,8 @@ from sqlalchemy import Engine
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.payments import REFUND_EXCEEDS_PAYMENT, PaymentActivities
-from activities.stripe_gateway import StripeGateway
+from activities.payments import REFUND_EXCEEDS_PAYMENT, PaymentActivities, customer_key
+from activities.stripe_gateway import StripeGateway, customer_email
 from carbuy.contract.activities import ChargeInput, RefundInput
 from carbuy.contract.purchase import ErrorType
 from carbuy.devtools.processes import free_port
@@ -22,6 +25,7 @@ from carbuy.runtime.settings import DatabaseSettings, Settings, StripeSettings
 from carbuy.store.db import make_engine, migrate
 from carbuy.store.ledger import LedgerStore
 from carbuy.store.payment_keys import PaymentKeyCreate, PaymentKeyStore, PaymentObjectType
+from tests.store.conftest import postgres_schema
 
 DEPOSIT_FEN = 10_000
 
@@ -33,6 +37,21 @@ def engine(db_url: str) -> Iterator[Engine]:
     migrate(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated database of the test's own on each database carbuy supports, for the racing-record tests."""
+    with ExitStack() as stack:
+        url = (
+            f"sqlite:///{tmp_path / 'carbuy.db'}"
+            if request.param == "sqlite"
+            else stack.enter_context(postgres_schema())
+        )
+        engine = make_engine(DatabaseSettings(url=url))
+        migrate(engine)
+        yield engine
+        engine.dispose()
 
 
 @pytest.fixture
@@ -101,6 +120,61 @@ async def refunds_of(api: stripe.StripeClient, payment_intent_id: str) -> list[s
     return [refund async for refund in page.auto_paging_iter()]
 
 
+async def customers_of(api: stripe.StripeClient, order_ref: str) -> list[str]:
+    """The Customers localstripe holds for an order by their metadata, whatever their email (oldest first)."""
+    page = await api.v1.customers.list_async({"limit": 100})
+    found = [
+        c async for c in page.auto_paging_iter() if c.metadata and c.metadata.to_dict().get("order_ref") == order_ref
+    ]
+    return [c.id for c in sorted(found, key=lambda c: (c.created, c.id))]
+
+
+async def customers_with_email(api: stripe.StripeClient, email: str) -> list[str]:
+    """The Customers localstripe lists for an email."""
+    page = await api.v1.customers.list_async({"email": email, "limit": 100})
+    return [c.id async for c in page.auto_paging_iter()]
+
+
+async def customer_of_intent(api: stripe.StripeClient, payment_intent_id: str) -> str | None:
+    """The Customer a PaymentIntent is for."""
+    intent = await api.v1.payment_intents.retrieve_async(payment_intent_id)
+    customer = intent.customer
+    return customer if customer is None or isinstance(customer, str) else customer.id
+
+
+def balance_of(deposit: ChargeInput, stripe_settings: StripeSettings) -> ChargeInput:
+    """The balance charge of the deposit's order, with a card of its own."""
+    return deposit.model_copy(
+        update={
+            "key": f"purchase-{deposit.order_ref}:balance",
+            "kind": "balance",
+            "amount_fen": 3 * DEPOSIT_FEN,
+            "payment_method": create_test_payment_method(stripe_settings, card_number=GOOD_CARD),
+            "description": "balance",
+        }
+    )
+
+
+class RacingGateway(StripeGateway):
+    """A gateway whose lookups of customers all answer only once `attempts` of them have looked: all find none."""
+
+    def __init__(self, settings: StripeSettings, *, attempts: int) -> None:
+        super().__init__(settings)
+        self._looked = asyncio.Barrier(attempts)
+        self.created: list[str] = []
+
+    async def find_customers(self, *, order_ref: str, key: str) -> list[str]:
+        found = await super().find_customers(order_ref=order_ref, key=key)
+        async with asyncio.timeout(10):
+            await self._looked.wait()
+        return found
+
+    async def create_customer(self, *, order_ref: str, key: str) -> str:
+        customer = await super().create_customer(order_ref=order_ref, key=key)
+        self.created.append(customer)
+        return customer
+
+
 async def test_a_charge_succeeds_once_for_the_amount_in_cny(
     payments: PaymentActivities, stripe_settings: StripeSettings, stripe_api: stripe.StripeClient
 ) -> None:
@@ -151,7 +225,7 @@ async def test_a_crash_between_create_and_confirm_is_resumed_by_confirming_the_r
     stripe_api: stripe.StripeClient,
 ) -> None:
     charge = charge_input(stripe_settings)
-    customer = await gateway.create_customer(order_ref=charge.order_ref, idempotency_key="crash:customer")
+    customer = await gateway.create_customer(order_ref=charge.order_ref, key="crash:customer")
     await gateway.attach_payment_method(
         payment_method=charge.payment_method, customer=customer, idempotency_key="crash:attach"
     )
@@ -303,3 +377,70 @@ async def test_an_unreachable_stripe_raises_an_error_temporal_retries(
             await ActivityEnvironment().run(payments.refund_payment, refund)
     finally:
         await payments.aclose()
+
+
+def test_a_customer_email_is_a_lowercase_invalid_address_distinct_per_order_ref() -> None:
+    email = customer_email("CHAOS-2026-00522")
+    local, domain = email.split("@")
+
+    assert re.fullmatch(r"chaos-2026-00522\.[0-9a-f]{12}", local) and domain == "orders.carbuy.invalid"
+    assert customer_email("CHAOS-2026-00522") == email
+    assert customer_email("chaos-2026-00522") != email  # order ids may differ only in case
+    for odd in ("a b@c.d", "\u8ba2\u5355-1", "x" * 64 + "-tail", ""):
+        local = customer_email(odd).split("@")[0]
+        assert re.fullmatch(r"[a-z0-9_-]{1,40}\.[0-9a-f]{12}", local), odd
+
+
+async def test_a_customer_created_before_a_crash_is_found_not_made_again(
+    any_engine: Engine, stripe_settings: StripeSettings, gateway: StripeGateway, stripe_api: stripe.StripeClient
+) -> None:
+    charge = charge_input(stripe_settings)
+    # What _customer_for sends before a crash kills the worker, leaving nothing recorded.
+    made = await gateway.create_customer(order_ref=charge.order_ref, key=customer_key(charge.order_ref))
+    payments = PaymentActivities(
+        gateway=StripeGateway(stripe_settings), keys=PaymentKeyStore(any_engine), ledger=LedgerStore(any_engine)
+    )
+    try:
+        result = await ActivityEnvironment().run(payments.charge_payment, charge)
+    finally:
+        await payments.aclose()
+
+    assert await customers_of(stripe_api, charge.order_ref) == [made]
+    assert await customers_with_email(stripe_api, customer_email(charge.order_ref)) == [made]
+    assert await customer_of_intent(stripe_api, result.payment_intent_id) == made
+    recorded = await PaymentKeyStore(any_engine).get(customer_key(charge.order_ref))
+    assert recorded is not None and (recorded.object_type, recorded.object_id) == ("customer", made)
+
+
+async def test_the_deposit_and_the_balance_of_one_order_share_one_customer(
+    payments: PaymentActivities, stripe_settings: StripeSettings, stripe_api: stripe.StripeClient
+) -> None:
+    deposit = charge_input(stripe_settings)
+    balance = balance_of(deposit, stripe_settings)
+
+    paid = [await ActivityEnvironment().run(payments.charge_payment, charge) for charge in (deposit, balance)]
+
+    [customer] = await customers_of(stripe_api, deposit.order_ref)
+    assert await customers_with_email(stripe_api, customer_email(deposit.order_ref)) == [customer]
+    assert [await customer_of_intent(stripe_api, p.payment_intent_id) for p in paid] == [customer, customer]
+
+
+async def test_charges_racing_to_make_an_order_customer_keep_the_recorded_one_only(
+    any_engine: Engine, stripe_settings: StripeSettings, stripe_api: stripe.StripeClient
+) -> None:
+    deposit = charge_input(stripe_settings)
+    balance = balance_of(deposit, stripe_settings)
+    racing = RacingGateway(stripe_settings, attempts=2)
+    payments = PaymentActivities(gateway=racing, keys=PaymentKeyStore(any_engine), ledger=LedgerStore(any_engine))
+    try:
+        paid = await asyncio.gather(
+            *(ActivityEnvironment().run(payments.charge_payment, charge) for charge in (deposit, balance))
+        )
+    finally:
+        await payments.aclose()
+
+    assert len(set(racing.created)) == 2  # both looked, found none and made one
+    recorded = await PaymentKeyStore(any_engine).get(customer_key(deposit.order_ref))
+    assert recorded is not None and recorded.object_id in racing.created
+    assert await customers_of(stripe_api, deposit.order_ref) == [recorded.object_id]  # the other one is deleted
+    assert [await customer_of_intent(stripe_api, p.payment_intent_id) for p in paid] == [recorded.object_id] * 2

@@ -145,7 +145,7 @@ async def test_stripe_calls_are_counted_under_institution_stripe(stripe_settings
     before = calls("ok"), calls("rejected")
     gateway = StripeGateway(stripe_settings)
     try:
-        await gateway.create_customer(order_ref="ORD-metrics", idempotency_key="ORD-metrics:customer")
+        await gateway.create_customer(order_ref="ORD-metrics", key="ORD-metrics:customer")
         with pytest.raises(stripe.InvalidRequestError):
             await gateway.retrieve_payment_intent("pi_does_not_exist")
     finally:
