@@ -51,7 +51,7 @@ NOTIFY_RETRY = RetryPolicy(
 
 START_TO_CLOSE = timedelta(seconds=30)
 
-HEARTBEAT_TIMEOUT = timedelta(seconds=4)
+HEARTBEAT_TIMEOUT = timedelta(seconds=3)
 """The worker beats for every activity it runs (activities/heartbeat.py): an attempt held by a killed worker
 is timed out after this, not after the whole START_TO_CLOSE, and retried a second later (PARTNER_RETRY)."""
 

@@ -7,6 +7,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC
 
 from pydantic import BaseModel
 from temporalio.api.enums.v1 import PendingActivityState
@@ -151,10 +152,31 @@ class Disruptor:
             self.say(f"could not list the running activities before the kill: {err.message}")
             return []
 
+    async def _finished_retry(self, held: _Held, killed_wall: float) -> float | None:
+        """Seconds from the kill until the attempt that completed a held activity started (None: the attempt
+        the killed worker held finished it, before the kill)."""
+        history = await (await self._temporal()).get_workflow_handle(held.workflow_id).fetch_history()
+        scheduled = {
+            e.event_id
+            for e in history.events
+            if e.HasField("activity_task_scheduled_event_attributes")
+            and e.activity_task_scheduled_event_attributes.activity_id == held.activity_id
+        }
+        for event in history.events:
+            started = event.activity_task_started_event_attributes
+            if (
+                event.HasField("activity_task_started_event_attributes")
+                and started.scheduled_event_id in scheduled
+                and started.attempt > held.attempt
+            ):
+                return max(event.event_time.ToDatetime(UTC).timestamp() - killed_wall, 0.0)
+        return None
+
     async def _retries(self, held: list[_Held], killed_at: float) -> list[float]:
-        """Seconds from the kill until each held activity was seen started again (one that is seen done first,
-        because it finished before the kill or its retry finished between two looks, has no time)."""
+        """Seconds from the kill until each held activity was started again: seen running with a higher attempt,
+        or, once done, by its history (one the killed worker finished before the kill has no time)."""
         seen: dict[_Held, float | None] = {}
+        killed_wall = time.time() - (time.monotonic() - killed_at)
         while len(seen) < len(held) and time.monotonic() - killed_at < RETRY_TIMEOUT_S:
             for h in [h for h in held if h not in seen]:
                 try:
@@ -162,8 +184,8 @@ class Disruptor:
                 except RPCError:
                     continue  # Temporal or the purchase is not answering yet
                 attempt, running = pending.get(h.activity_id, (None, False))
-                if attempt is None:
-                    seen[h] = None  # done (it finished before the kill, or its retry finished between two looks)
+                if attempt is None:  # done: its history says when the attempt that finished it started
+                    seen[h] = await self._finished_retry(h, killed_wall)
                 elif attempt > h.attempt and running:
                     seen[h] = time.monotonic() - killed_at
             await asyncio.sleep(0.1)
