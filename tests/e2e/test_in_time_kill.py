@@ -69,8 +69,7 @@ async def _status(api: httpx.AsyncClient, order_id: str) -> PurchaseStatus:
 async def _charge_running(temporal: Client, order_id: str) -> bool:
     description = await temporal.get_workflow_handle(purchase_workflow_id(order_id)).describe()
     return any(
-        a.activity_type.name == Activity.CHARGE.value
-        and a.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+        a.activity_type.name == Activity.CHARGE.value and a.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
         for a in description.raw_description.pending_activities
     )
 
