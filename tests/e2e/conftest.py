@@ -51,10 +51,8 @@ class Stack:
         return self.dev.api_url
 
 
-@pytest.fixture(scope="session")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    """Start the stack with the demo's time scale (90 days of policy become 12 s) and stop it at the end."""
-    state_dir = tmp_path_factory.mktemp("stack")
+def make_stack(state_dir: Path, *, time_scale: float, deadline_floor_s: float) -> DevStack:
+    """A stack (not started) on free ports with its state in state_dir, for tests (environment "test")."""
     temporal_port, ui_port, stripe_port = free_port(), free_port(), free_port()
     settings = stack_settings(
         Settings(environment="test"),
@@ -65,14 +63,20 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         sandbox_port=free_port(),
         codec_port=free_port(),
         state_dir=state_dir,
-        time_scale=12 / (90 * 86_400),
-        deadline_floor_s=60.0,
+        time_scale=time_scale,
+        deadline_floor_s=deadline_floor_s,
     )
     settings = settings.model_copy(update={"sandbox": settings.sandbox.model_copy(update={"callback_delay_s": 0.2})})
-    dev = DevStack(settings, state_dir, temporal_port, ui_port, stripe_port)
+    return DevStack(settings, state_dir, temporal_port, ui_port, stripe_port)
+
+
+@pytest.fixture(scope="session")
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    """Start the stack with the demo's time scale (90 days of policy become 12 s) and stop it at the end."""
+    dev = make_stack(tmp_path_factory.mktemp("stack"), time_scale=12 / (90 * 86_400), deadline_floor_s=60.0)
     await dev.start()
     try:
-        yield Stack(dev, settings)
+        yield Stack(dev, dev.settings)
     finally:
         dev.stop()
 

@@ -22,11 +22,9 @@ from carbuy.contract.activities import Activity
 from carbuy.contract.order import FinancingPlan
 from carbuy.contract.purchase import PurchaseStage, PurchaseState, PurchaseStatus, purchase_workflow_id
 from carbuy.devtools.demo import demo_order
-from carbuy.devtools.devstack import DevStack, stack_settings
-from carbuy.devtools.processes import free_port
-from carbuy.runtime.settings import Settings
+from carbuy.devtools.devstack import DevStack
 from carbuy.runtime.temporal import connect
-from tests.e2e.conftest import payment_intents_of
+from tests.e2e.conftest import make_stack, payment_intents_of
 from tests.eventually import eventually
 
 pytestmark = pytest.mark.e2e
@@ -38,21 +36,7 @@ ATTEMPTS = 5
 
 @pytest.fixture(scope="module")
 async def short_stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DevStack]:
-    state_dir = tmp_path_factory.mktemp("in-time-stack")
-    temporal_port, ui_port, stripe_port = free_port(), free_port(), free_port()
-    settings = stack_settings(
-        Settings(environment="test"),
-        temporal_port=temporal_port,
-        ui_port=ui_port,
-        localstripe_port=stripe_port,
-        api_port=free_port(),
-        sandbox_port=free_port(),
-        codec_port=free_port(),
-        state_dir=state_dir,
-        time_scale=4 / (90 * 86_400),
-        deadline_floor_s=WINDOW_S,
-    )
-    dev = DevStack(settings, state_dir, temporal_port, ui_port, stripe_port)
+    dev = make_stack(tmp_path_factory.mktemp("in-time-stack"), time_scale=4 / (90 * 86_400), deadline_floor_s=WINDOW_S)
     await dev.start()
     try:
         yield dev
