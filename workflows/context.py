@@ -75,7 +75,11 @@ class Purchase:
             order=order, workflow_id=self.workflow_id, tracker=self.tracker, key=self.key, about=self._about
         )
         self.waits = Waits(
-            tracker=self.tracker, notifier=self.notifier, stopping=lambda: self.stopping, checkpoint=self.checkpoint
+            tracker=self.tracker,
+            notifier=self.notifier,
+            stopping=lambda: self.stopping,
+            checkpoint=self.checkpoint,
+            grace=self.policy.grace_after_outage,
         )
 
     def key(self, step: str) -> str:

@@ -16,6 +16,7 @@ PURCHASE_STARTED = "carbuy_purchases_started"
 PURCHASE_ENDED = "carbuy_purchases_ended"
 COMPENSATIONS = "carbuy_compensations"
 SLA_BREACHES = "carbuy_sla_breaches"
+WINDOWS_REOPENED = "carbuy_windows_reopened"
 
 
 def purchase_started(plan: str) -> None:
@@ -57,4 +58,11 @@ def sla_breached(stage: str) -> None:
     """A stage's SLA deadline passed while the purchase still waited."""
     workflow.metric_meter().create_counter(
         SLA_BREACHES, "SLA deadlines passed while waiting, by stage", "breaches"
+    ).add(1, {"stage": str(stage)})
+
+
+def window_reopened(stage: str) -> None:
+    """A customer's window expired late (the platform was down at its deadline) and was reopened."""
+    workflow.metric_meter().create_counter(
+        WINDOWS_REOPENED, "Customer windows reopened after an expiry that ran late, by stage", "windows"
     ).add(1, {"stage": str(stage)})

@@ -29,3 +29,7 @@ IN_TIME_ACTIONS = "in-time-actions"
 - Every wait with a deadline arms its timer even when what it waits for is there already, so timer ids never
   depend on whether a handler ran before or after the event that opened the wait.
 """
+
+OUTAGE_GRACE = "outage-grace"
+"""Issue 16: a customer's window whose expiry ran late (Temporal or every worker was down at its deadline, so
+the customer's actions could not reach the purchase) is reopened for `grace_after_outage` instead of expiring."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from pydantic import BaseModel
@@ -18,6 +18,7 @@ from temporalio import workflow
 from workflows import metrics
 from workflows.calls import call
 from workflows.notify import Notifier
+from workflows.patches import OUTAGE_GRACE
 from workflows.tracker import Tracker, deadline_left
 
 with workflow.unsafe.imports_passed_through():
@@ -28,6 +29,9 @@ with workflow.unsafe.imports_passed_through():
 R = TypeVar("R", bound=BaseModel)
 
 ARM_AT_LEAST = timedelta(milliseconds=1)
+LATE_EXPIRY = timedelta(seconds=3)
+"""An expiry handled this long after its deadline ran late: Temporal or every worker was down at the deadline, so
+the customer's actions could not reach the purchase then (a busy worker is late by well under this)."""
 """The shortest deadline timer a patched wait arms (a timeout of 0 would create no timer at all)."""
 
 CUSTOMER_WAIT = "the customer "
@@ -59,8 +63,11 @@ class Waits:
         notifier: Notifier,
         stopping: Callable[[], bool],
         checkpoint: Callable[[], None],
+        grace: timedelta,
     ) -> None:
         self.tracker, self.notifier = tracker, notifier
+        self.grace = grace
+        """how long a customer's window reopens when its expiry ran late (OUTAGE_GRACE)"""
         self.stopping, self.checkpoint = stopping, checkpoint
         self.retry_round = 0
         self.breaches = 0
@@ -160,6 +167,8 @@ class Waits:
                 if ready():  # what arrived together with the timer still counts
                     break
                 if expires:
+                    if self._reopened(wait, seen_deadline):
+                        continue
                     return False
                 await self._breached(wait)
                 continue
@@ -168,6 +177,23 @@ class Waits:
                 self.tracker.unflag(wait.what, f"deadline of {wait.what} extended to {until}")
             if self.retry_round != seen_round and resend is not None and not (ready() or self.stopping()):
                 await self._resend(wait, resend, sla)
+        return True
+
+    def _reopened(self, wait: Wait, due: datetime | None) -> bool:
+        """A customer's window whose expiry ran late reopens for the grace (OUTAGE_GRACE): whoever tried to act
+        while the platform was down gets to act once it is back. Whether the patch applies is asked only here."""
+        if due is None or not wait.what.startswith(CUSTOMER_WAIT):
+            return False
+        late = workflow.now() - due
+        if late <= LATE_EXPIRY or not workflow.patched(OUTAGE_GRACE):
+            return False
+        wait.deadline = workflow.now() + self.grace
+        self.tracker.note(
+            f"{wait.what}: the window ended while actions could not reach the purchase ({late.total_seconds():.0f} s"
+            f" late): open until {wait.deadline:%Y-%m-%d %H:%M} UTC"
+        )
+        self.tracker.show()
+        metrics.window_reopened(self.tracker.stage.value)
         return True
 
     async def _breached(self, wait: Wait) -> None:

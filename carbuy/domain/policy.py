@@ -21,6 +21,7 @@ DEADLINE_FIELDS = (
     "handover_window",
     "first_service_deadline",
     "retry_after_decline",
+    "grace_after_outage",
 )
 SCHEDULE_FIELDS = ("first_service_due", "first_service_reminder")
 
@@ -51,6 +52,10 @@ class PurchasePolicy(BaseModel):
     retry_after_decline: timedelta = Field(
         default=timedelta(minutes=10),
         description="after a declined deposit: the least time left to pay again, even past the deposit window",
+    )
+    grace_after_outage: timedelta = Field(
+        default=timedelta(minutes=10),
+        description="a customer's window that ended while the platform could not take actions: the time it reopens",
     )
 
     max_reallocations: int = Field(

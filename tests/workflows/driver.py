@@ -39,11 +39,19 @@ GOOD_CARD = "pm_card_visa"
 _started: dict[str, list[WorkflowHandle[PurchaseWorkflow, PurchaseResult]]] = {}
 
 
-def strict_worker(client: Client, queue: str, workflows: list[type], activities: list[Callable[..., Any]]) -> Worker:
+def strict_worker(
+    client: Client, queue: str, workflows: list[type], activities: list[Callable[..., Any]], *, cached: bool = True
+) -> Worker:
     """The tests' worker: the SDK's default, strict sandbox, which intercepts a non-deterministic call made in
-    workflows/ (the production worker passes that package through: worker.LEAN_SANDBOX)."""
+    workflows/ (the production worker passes that package through: worker.LEAN_SANDBOX). `cached=False`: no
+    sticky queue, so the purchase's next task goes to whichever worker polls the queue after this one is gone."""
     return Worker(
-        client, task_queue=queue, workflows=workflows, activities=activities, interceptors=[HeartbeatInterceptor()]
+        client,
+        task_queue=queue,
+        workflows=workflows,
+        activities=activities,
+        interceptors=[HeartbeatInterceptor()],
+        max_cached_workflows=1000 if cached else 0,  # 1000: the SDK's default
     )
 
 

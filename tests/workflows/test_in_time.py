@@ -4,9 +4,12 @@ decline that came after the window still leaves the customer time to pay again (
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import uuid
 from datetime import datetime, timedelta
 
 from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from carbuy.contract.activities import Activity
@@ -15,9 +18,19 @@ from carbuy.contract.purchase import PayInput, PurchaseResult, PurchaseStage, Pu
 from carbuy.domain.policy import PurchasePolicy
 from tests.eventually import eventually
 from tests.factories import purchase_input
-from tests.workflows.driver import GOOD_CARD, act, purchase_worker, start, status, until, waiting_for
+from tests.workflows.driver import (
+    GOOD_CARD,
+    act,
+    purchase_worker,
+    start,
+    status,
+    strict_worker,
+    until,
+    waiting_for,
+)
 from tests.workflows.fakes import FakePartners
 from workflows.purchase import PurchaseWorkflow
+from workflows.waits import LATE_EXPIRY
 
 WINDOW = timedelta(seconds=3)
 """Short and real: the time-skipping server skips no time while an activity runs, so the window passes in
@@ -84,3 +97,34 @@ async def test_a_deposit_charge_that_outlasts_its_window_completes_and_the_purch
         assert current.state is PurchaseState.ACTIVE
         assert current.amounts.paid == input.quote.deposit_fen
         assert (await status(handle)).stage is PurchaseStage.LOCK
+
+
+async def test_a_deposit_window_that_ends_while_no_worker_runs_reopens_for_the_grace(
+    ts_client: Client, time_skipping_env: WorkflowEnvironment
+) -> None:
+    """Every worker is down at the deadline (as when Temporal or the worker fleet is): the expiry runs late, so
+    the window reopens for `grace_after_outage` and the customer who comes back pays (OUTAGE_GRACE)."""
+    partners = FakePartners(ts_client)
+    input = purchase_input(FinancingPlan.FULL, policy=PurchasePolicy(deposit_window=WINDOW))
+    queue = f"test-{uuid.uuid4()}"
+    async with strict_worker(ts_client, queue, [PurchaseWorkflow], partners.activities(), cached=False):
+        handle = await start(ts_client, queue, input)
+        deadline = await _deposit_deadline(handle)
+    try:
+
+        async def late() -> None:
+            assert await time_skipping_env.get_current_time() > deadline + LATE_EXPIRY
+
+        await eventually(late, timeout=60)  # the deadline passes on the server's clock while no worker runs
+        async with strict_worker(ts_client, queue, [PurchaseWorkflow], partners.activities()):
+            reopened = await until(handle, waiting_for("deposit"))
+            wait = next(w for w in reopened.waiting_for if "deposit" in w.what)
+            assert wait.deadline is not None and wait.deadline - deadline >= timedelta(minutes=9)
+            assert any("window ended while actions could not reach the purchase" in e.event for e in reopened.timeline)
+            paid = await act(handle, Update.PAY_DEPOSIT, PayInput(payment_method=GOOD_CARD))
+            assert paid.accepted is True
+            locked = await until(handle, waiting_for("lock"))
+            assert locked.stage is PurchaseStage.LOCK and locked.amounts.paid == input.quote.deposit_fen
+    finally:
+        with contextlib.suppress(RPCError):
+            await handle.terminate("the test ended")
