@@ -29,10 +29,11 @@ with workflow.unsafe.imports_passed_through():
 R = TypeVar("R", bound=BaseModel)
 
 ARM_AT_LEAST = timedelta(milliseconds=1)
+"""The shortest deadline timer a patched wait arms (a timeout of 0 would create no timer at all)."""
+
 LATE_EXPIRY = timedelta(seconds=3)
 """An expiry handled this long after its deadline ran late: Temporal or every worker was down at the deadline, so
 the customer's actions could not reach the purchase then (a busy worker is late by well under this)."""
-"""The shortest deadline timer a patched wait arms (a timeout of 0 would create no timer at all)."""
 
 CUSTOMER_WAIT = "the customer "
 """How the description of a wait on the customer begins (see ordering.py and delivery.py)."""
